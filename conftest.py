@@ -20,3 +20,120 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def seed_path(shared_dir) -> Path:
     return shared_dir / "seeds" / "000_b76d7b869b75e23a.txt"
+
+
+# --- Roles: members, moderators and admins with their logged-in clients ----------------------
+# Imports stay inside the fixtures so that the pure-function tests run without Django.
+
+@pytest.fixture
+def member(db):
+    from forum.tests.factories import UserFactory
+
+    return UserFactory(profile__display_name="磯津千由紀", profile__handle="寫眞機廢人",
+                       profile__device="ProOne 600 G1 AiO", profile__os="Win10Pro64")
+
+
+@pytest.fixture
+def other_member(db):
+    from forum.tests.factories import UserFactory
+
+    return UserFactory(profile__display_name="シバケン")
+
+
+@pytest.fixture
+def moderator(db):
+    from django.contrib.auth.models import Group
+
+    from forum.tests.factories import UserFactory
+
+    user = UserFactory(profile__display_name="モデレーター")
+    user.groups.add(Group.objects.get(name="moderators"))
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    from forum.tests.factories import UserFactory
+
+    user = UserFactory(profile__display_name="管理者", is_staff=True, is_superuser=True)
+    user.save()
+    return user
+
+
+def _client_for(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def member_client(member):
+    return _client_for(member)
+
+
+@pytest.fixture
+def other_member_client(other_member):
+    return _client_for(other_member)
+
+
+@pytest.fixture
+def moderator_client(moderator):
+    return _client_for(moderator)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return _client_for(admin_user)
+
+
+# --- Which database this pass runs on -----------------------------------------------------------
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the tests that belong to the other database's pass (see .ci/run)."""
+    from django.conf import settings
+
+    vendor = "postgres" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "sqlite"
+    unwanted = {"sqlite": {"postgres"}, "postgres": {"sqlite", "browser"}}[vendor]
+    keep, drop = [], []
+    for item in items:
+        (drop if unwanted & {m.name for m in item.iter_markers()} else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+# --- Headless Chromium (Debian's) through Playwright --------------------------------------------
+
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    import shutil
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        message = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    # Playwright's sync API keeps an event loop in this thread; the Django calls the tests
+    # make between browser steps are ordinary synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("django"):
+        from django.conf import settings
+
+        # The real hasher is slow by design; tests log in hundreds of times.
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,52 @@
+"""The one owner of the forum's denormalised counters, and their rebuild (`rebuild_counters`)."""
+
+from django.db import transaction
+from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from .models import Post, Thread, Volume
+
+
+def note_new_post(thread: Thread, post: Post) -> None:
+    """Call inside the transaction that saved `post`, with the thread row locked."""
+    Thread.objects.filter(pk=thread.pk).update(
+        post_count=F("post_count") + 1,
+        last_position=post.position,
+        last_posted_at=post.posted_at,
+        version=F("version") + 1,
+    )
+
+
+def note_thread_changed(thread: Thread) -> None:
+    Thread.objects.filter(pk=thread.pk).update(version=F("version") + 1)
+
+
+def note_new_thread(volume: Volume) -> None:
+    Volume.objects.filter(pk=volume.pk).update(thread_count=F("thread_count") + 1)
+
+
+def _per(model, field: str, aggregate):
+    """A correlated subquery: the aggregate over `model` rows pointing at the outer row, or 0."""
+    rows = model.objects.filter(**{field: OuterRef("pk")}).order_by().values(field)
+    return Coalesce(Subquery(rows.annotate(v=aggregate).values("v")), Value(0), output_field=IntegerField())
+
+
+@transaction.atomic
+def rebuild_counters() -> dict[str, int]:
+    """Recompute every counter from the rows themselves; returns how many rows were wrong."""
+    actual_posts = _per(Post, "thread", Count("pk"))
+    actual_last = _per(Post, "thread", Max("position"))
+    last_at = Subquery(Post.objects.filter(thread=OuterRef("pk")).order_by("-position").values("posted_at")[:1])
+    wrong_threads = (
+        Thread.objects.annotate(n=actual_posts, m=actual_last)
+        .filter(~Q(post_count=F("n")) | ~Q(last_position=F("m")))
+        .count()
+    )
+    if wrong_threads:
+        Thread.objects.update(post_count=actual_posts, last_position=actual_last, last_posted_at=last_at)
+
+    actual_threads = _per(Thread, "volume", Count("pk"))
+    wrong_volumes = Volume.objects.annotate(n=actual_threads).filter(~Q(thread_count=F("n"))).count()
+    if wrong_volumes:
+        Volume.objects.update(thread_count=actual_threads)
+    return {"threads": wrong_threads, "volumes": wrong_volumes}

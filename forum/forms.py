@@ -1,0 +1,120 @@
+import re
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
+from markdownx.widgets import MarkdownxWidget
+
+from .models import Profile, name_key
+
+# C0/C1 controls other than tab and newline would break the archive format and the page.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"\r\n?")
+
+
+def _reject_undecodable(value: str) -> None:
+    # Django decodes a request body with errors="replace": U+FFFD here means the browser (or
+    # a forged request) sent bytes that are not UTF-8, and we would store the damage silently.
+    if "\ufffd" in value:
+        raise forms.ValidationError(
+            _("The text holds bytes that are not valid UTF-8. Please paste it again as text."),
+            code="invalid_utf8",
+        )
+
+
+class LineField(forms.CharField):
+    """One line of text: no line breaks, no control characters."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        _reject_undecodable(value)
+        if _CONTROL.search(value) or "\n" in value or "\r" in value:
+            raise forms.ValidationError(_("Use one line, without control characters."), code="control")
+        return value
+
+
+class BodyField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        # Browsers send CRLF; Daiou stores LF so that export and import agree on line ends.
+        return _LINE_BREAK.sub("\n", value)
+
+    def clean(self, value):
+        value = super().clean(value)
+        _reject_undecodable(value)
+        if _CONTROL.sub("", value.replace("\t", "")) != value.replace("\t", ""):
+            raise forms.ValidationError(_("The text holds control characters."), code="control")
+        if not value.strip():
+            raise forms.ValidationError(_("The body is empty."), code="required")
+        return value
+
+
+class ReplyForm(forms.Form):
+    subtitle = LineField(label=_("Subtitle"), max_length=200, required=False)
+    body = BodyField(
+        label=_("Body"),
+        max_length=settings.DAIOU_MAX_BODY_LENGTH,
+        widget=MarkdownxWidget(attrs={"rows": 14}),
+        help_text=_("Markdown. Raw HTML is shown as text."),
+    )
+    device = LineField(label=_("Device"), max_length=100, required=False)
+    os = LineField(label=_("OS"), max_length=100, required=False)
+
+
+class ThreadForm(ReplyForm):
+    title = LineField(label=_("Title"), max_length=settings.DAIOU_MAX_TITLE_LENGTH)
+    field_order = ["title", "subtitle", "body", "device", "os"]
+
+
+class DraftForm(forms.Form):
+    key = forms.RegexField(regex=r"^(thread:[a-z][a-z0-9-]{0,39}|reply:\d{1,19})\Z", max_length=64)
+    title = forms.CharField(max_length=settings.DAIOU_MAX_TITLE_LENGTH, required=False, strip=False)
+    subtitle = forms.CharField(max_length=200, required=False, strip=False)
+    body = BodyField(max_length=settings.DAIOU_MAX_BODY_LENGTH, required=False, strip=False)
+
+    def clean_body(self):
+        return self.cleaned_data.get("body", "")
+
+
+class DisplayNameMixin:
+    def clean_display_name(self):
+        name = self.cleaned_data["display_name"]
+        taken = Profile.objects.filter(display_name_key=name_key(name))
+        if getattr(self, "profile", None) is not None:
+            taken = taken.exclude(pk=self.profile.pk)
+        if taken.exists():
+            raise forms.ValidationError(_("This name is already used by another member."), code="taken")
+        return name
+
+
+class SignupForm(DisplayNameMixin, UserCreationForm):
+    display_name = LineField(label=_("Display name"), max_length=50,
+                             help_text=_("Shown on your posts, like 【name】 on the old board."))
+    email = forms.EmailField(label=_("E-mail address"))
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ["username", "display_name", "email"]
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(_("An account with this e-mail address exists already."), code="taken")
+        return email
+
+
+class ProfileForm(DisplayNameMixin, forms.ModelForm):
+    display_name = LineField(label=_("Display name"), max_length=50)
+    handle = LineField(label=_("Handle"), max_length=50, required=False)
+    device = LineField(label=_("Device"), max_length=100, required=False)
+    os = LineField(label=_("OS"), max_length=100, required=False)
+
+    class Meta:
+        model = Profile
+        fields = ["display_name", "handle", "device", "os"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.profile = self.instance if self.instance.pk else None

@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from forum.models import Post
+from forum.render import RENDER_VERSION, render_post
+
+BATCH = 500
+
+
+class Command(BaseCommand):
+    help = "Re-render stored post HTML after the renderer changed (posts older than RENDER_VERSION, or --all)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--all", action="store_true", help="re-render every post, not only outdated ones")
+
+    def handle(self, *args, all=False, **options):
+        posts = Post.objects.all() if all else Post.objects.exclude(render_version=RENDER_VERSION)
+        last_pk, done = 0, 0
+        while True:
+            batch = list(posts.filter(pk__gt=last_pk).order_by("pk").only("pk", "source", "format")[:BATCH])
+            if not batch:
+                break
+            for post in batch:
+                post.html = render_post(post.source, post.format)
+                post.render_version = RENDER_VERSION
+            with transaction.atomic():
+                Post.objects.bulk_update(batch, ["html", "render_version"])
+            last_pk = batch[-1].pk
+            done += len(batch)
+        self.stdout.write(f"re-rendered {done} posts (render version {RENDER_VERSION})")

@@ -1,0 +1,230 @@
+"""The catalogue: boards, their numbered volumes and threads, posts, members' profiles, drafts.
+
+Counters on these rows (post_count, last_position, thread_count…) are written only by
+forum.counters; numbers (thread NO., post position, volume number) only by forum.actions.
+"""
+
+import unicodedata
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Paths of the site itself: a board slug may not shadow them (URLs are /<board>/…).
+RESERVED_BOARD_SLUGS = frozenset(
+    {
+        "admin", "accounts", "api", "search", "indicators", "moderation", "healthz", "static",
+        "media", "preview", "drafts", "i18n", "members", "privacy", "robots.txt", "sitemap.xml",
+        "favicon.ico", "feeds", "vol",
+    }
+)
+
+
+def validate_board_slug(value: str) -> None:
+    if value in RESERVED_BOARD_SLUGS:
+        raise ValidationError(
+            _("“%(slug)s” is a path of the site itself and cannot name a board."),
+            code="reserved", params={"slug": value},
+        )
+
+
+def name_key(name: str) -> str:
+    """The form of a display name that decides whether two names are the same person's."""
+    return unicodedata.normalize("NFKC", name).casefold().strip()
+
+
+class Board(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    slug = models.CharField(
+        _("slug"), max_length=40, unique=True,
+        validators=[
+            RegexValidator(r"^[a-z][a-z0-9-]*\Z", _("Lower-case letters, digits and hyphens, starting with a letter.")),
+            validate_board_slug,
+        ],
+    )
+    description = models.TextField(_("description"), blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    threads_per_volume = models.PositiveIntegerField(
+        _("threads per volume"), default=10, validators=[MinValueValidator(1)]
+    )
+    # The highest thread NO. and volume number this board has ever given or imported
+    # (an archive page's link to a newer volume counts): numbers are never reused.
+    last_thread_number = models.PositiveIntegerField(default=0, editable=False)
+    last_volume_number = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("board")
+        verbose_name_plural = _("boards")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(slug__in=sorted(RESERVED_BOARD_SLUGS)), name="board_slug_not_reserved"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # Admin forms validate too, but a board made in code or a shell must not slip past.
+        self.full_clean(validate_unique=False, validate_constraints=False)
+        super().save(*args, **kwargs)
+
+    def volume_label(self, number: int) -> str:
+        return f"{self.name}NO.{number}"
+
+
+class Volume(models.Model):
+    board = models.ForeignKey(Board, on_delete=models.PROTECT, related_name="volumes")
+    number = models.PositiveIntegerField(_("number"))
+    # Imported volumes are closed: threads written on Daiou go into volumes after them.
+    imported = models.BooleanField(_("imported"), default=False)
+    thread_count = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["board", "-number"]
+        verbose_name = _("volume")
+        verbose_name_plural = _("volumes")
+        constraints = [models.UniqueConstraint(fields=["board", "number"], name="volume_number_per_board")]
+
+    def __str__(self):
+        return self.board.volume_label(self.number)
+
+
+class ThreadQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_authenticated and user.has_perm("forum.moderate"):
+            return self
+        return self.filter(hidden=False)
+
+
+class Thread(models.Model):
+    board = models.ForeignKey(Board, on_delete=models.PROTECT, related_name="threads")
+    volume = models.ForeignKey(Volume, on_delete=models.PROTECT, related_name="threads")
+    number = models.PositiveIntegerField(_("NO."))
+    title = models.CharField(_("title"), max_length=200)
+    originator_name = models.CharField(_("originator"), max_length=100)
+    originator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_on = models.DateField(_("start date"))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    locked = models.BooleanField(_("locked"), default=False)
+    hidden = models.BooleanField(_("hidden"), default=False)
+    # Written by forum.counters only.
+    post_count = models.PositiveIntegerField(default=0, editable=False)
+    last_position = models.PositiveIntegerField(default=0, editable=False)
+    last_posted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Bumped on every change that shows on the thread's pages (cache keys carry it).
+    version = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = ThreadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["board", "-number"]
+        verbose_name = _("thread")
+        verbose_name_plural = _("threads")
+        constraints = [models.UniqueConstraint(fields=["board", "number"], name="thread_number_per_board")]
+        indexes = [models.Index(fields=["volume", "-number"], name="thread_volume_number")]
+        permissions = [("moderate", _("Can moderate boards"))]
+
+    def __str__(self):
+        return f"{self.board.name}NO.{self.number} {self.title}"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("thread", args=[self.board.slug, self.number])
+
+
+class PostQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        # Hidden posts keep their place in the thread; the page shows a placeholder to readers.
+        return self
+
+    def in_positions(self, first: int, last: int):
+        return self.filter(position__gte=first, position__lte=last).order_by("position")
+
+
+class Post(models.Model):
+    class Format(models.TextChoices):
+        MARKDOWN = "markdown", _("Markdown")
+        ARCHIVE = "archive", _("Archive text")
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="posts")
+    position = models.PositiveIntegerField(_("position"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
+    )
+    # The name as shown on this post: a member's display name when they posted, or the
+    # spelling an imported post was written with (each post keeps its own).
+    author_name = models.CharField(_("name"), max_length=100)
+    handle = models.CharField(_("handle"), max_length=100, blank=True)
+    device = models.CharField(_("device"), max_length=100, blank=True)
+    os = models.CharField(_("OS"), max_length=100, blank=True)
+    posted_at = models.DateTimeField(_("posted at"))
+    subtitle = models.CharField(_("subtitle"), max_length=200, blank=True)
+    source = models.TextField(_("body"))
+    format = models.CharField(_("format"), max_length=10, choices=Format.choices, default=Format.MARKDOWN)
+    html = models.TextField(editable=False)
+    render_version = models.PositiveSmallIntegerField(default=0, editable=False)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    edited_at = models.DateTimeField(null=True, blank=True, editable=False)
+    hidden = models.BooleanField(_("hidden"), default=False)
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["thread", "position"]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        constraints = [models.UniqueConstraint(fields=["thread", "position"], name="post_position_per_thread")]
+        indexes = [models.Index(fields=["author", "-posted_at"], name="post_author_recent")]
+
+    def __str__(self):
+        return f"{self.thread_id}#{self.position} {self.author_name}"
+
+    @property
+    def anchor(self) -> str:
+        return f"p{self.position}"
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    display_name = models.CharField(_("display name"), max_length=50)
+    # NFKC + case-folded display name: ＡＢＣ and abc are one name, so one member.
+    display_name_key = models.CharField(max_length=50, unique=True, editable=False)
+    handle = models.CharField(_("handle"), max_length=50, blank=True)
+    device = models.CharField(_("device"), max_length=100, blank=True)
+    os = models.CharField(_("OS"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self):
+        return self.display_name
+
+    def save(self, *args, **kwargs):
+        self.display_name_key = name_key(self.display_name)
+        super().save(*args, **kwargs)
+
+
+class Draft(models.Model):
+    """Text being written, kept on the server so an expired session or failed submit loses nothing."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts")
+    key = models.CharField(max_length=64)  # "thread:<board slug>" or "reply:<thread id>"
+    title = models.CharField(max_length=200, blank=True)
+    subtitle = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="draft_per_user_and_key")]

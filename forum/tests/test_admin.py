@@ -1,0 +1,34 @@
+import pytest
+from django.contrib import admin
+
+from forum.tests import factories
+
+pytestmark = pytest.mark.django_db
+
+FORUM_MODELS = ["board", "volume", "thread", "post", "profile", "draft"]
+
+
+def test_every_forum_model_is_in_the_admin():
+    registered = {model._meta.model_name for model in admin.site._registry if model._meta.app_label == "forum"}
+    assert registered == set(FORUM_MODELS)
+
+
+def test_admin_pages_open_for_admins(admin_client, member):
+    thread = factories.thread(user=member, replies=1)
+    post = thread.posts.first()
+    for name in FORUM_MODELS:
+        assert admin_client.get(f"/admin/forum/{name}/").status_code == 200, name
+        assert admin_client.get(f"/admin/forum/{name}/?q=テスト").status_code == 200, name
+    assert admin_client.get(f"/admin/forum/post/{post.pk}/change/").status_code == 200
+    assert admin_client.get(f"/admin/forum/thread/{thread.pk}/change/").status_code == 200
+
+
+def test_large_tables_use_raw_ids_not_huge_selects(admin_client, member):
+    thread = factories.thread(user=member)
+    page = admin_client.get(f"/admin/forum/post/{thread.posts.first().pk}/change/").content.decode()
+    assert 'name="thread"' in page and "vForeignKeyRawIdAdminField" in page
+
+
+def test_members_and_anonymous_are_kept_out_of_the_admin(member_client, client):
+    assert member_client.get("/admin/forum/post/")["Location"].startswith("/admin/login/")
+    assert client.get("/admin/forum/post/")["Location"].startswith("/admin/login/")

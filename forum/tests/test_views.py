@@ -1,0 +1,233 @@
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from forum import actions
+from forum.models import Board, Post, Thread
+from forum.tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def test_home_lists_boards_and_their_newest_threads(client, member):
+    factories.thread(user=member, title="楽天市場を名乗るフィッシングメール")
+    page = text(client.get("/"))
+    assert "情報" in page and "雑談" in page
+    assert "楽天市場を名乗るフィッシングメール" in page
+
+
+def test_volume_page_is_the_old_title_list(client, member):
+    board = factories.board()
+    board.threads_per_volume = 2
+    board.save()
+    first = factories.thread(user=member, title="一番目")
+    second = factories.thread(user=member, title="<二番目>")
+    third = factories.thread(user=member, title="三番目")
+    page = text(client.get("/info/vol/1/"))
+    assert page.index("&lt;二番目&gt;") < page.index("一番目"), "newest first"
+    assert re.search(r"<td>\d\d/\d\d/\d\d</td>", page), "dates as YY/MM/DD"
+    assert '<a href="/info/vol/2/" rel="prev">情報NO.2</a>' in page
+    newest = text(client.get("/info/"))
+    assert "三番目" in newest and '<a href="/info/vol/1/" rel="next">情報NO.1</a>' in newest
+    assert (first.volume_id == second.volume_id) and third.volume_id != first.volume_id
+
+
+def test_thread_page_shows_the_old_headers(client, member):
+    thread = factories.thread(user=member, title="楽天市場を名乗るフィッシングメール", subtitle="副題です",
+                              device="ProOne 600 G1 AiO", os="Win10Pro64")
+    page = text(client.get(thread.get_absolute_url()))
+    assert re.search(r"NO\.1 楽天市場を名乗るフィッシングメール&lt;起稿 磯津千由紀&gt;\(\d\d/\d\d/\d\d\)", page)
+    assert re.search(r"【磯津千由紀\(寫眞機廢人\)@ProOne 600 G1 AiO\(Win10Pro64\)】 \d{4}/\d\d/\d\d \([A-Z][a-z]{2}\) \d\d:\d\d", page)
+    assert 'id="p1"' in page and 'href="#p1"' in page and "副題です" in page
+    assert page.count("<article") == 1
+    assert '<a href="/info/vol/1/">' in page
+
+
+def test_a_post_without_device_shows_no_empty_brackets(client, other_member):
+    thread = factories.thread(user=other_member)
+    page = text(client.get(thread.get_absolute_url()))
+    assert "【シバケン】" in page and "()" not in page and "@" not in page.split("【シバケン】")[1][:5]
+
+
+def test_long_threads_are_paged_by_position(client, member, settings):
+    settings.DAIOU_POSTS_PER_PAGE = 5
+    thread = factories.thread(user=member, replies=11)
+    url = thread.get_absolute_url()
+    second = text(client.get(url + "?page=2"))
+    assert re.findall(r'<article[^>]* id="p(\d+)"', second) == ["6", "7", "8", "9", "10"]
+    last = text(client.get(url + "?page=last"))
+    assert re.findall(r'<article[^>]* id="p(\d+)"', last) == ["11", "12"]
+    assert client.get(url + "?page=4").status_code == 404
+    assert client.get(url + "?page=abc").status_code == 404
+
+
+def test_reply_links_back_to_the_post_it_answers_on_its_page(member_client, member, settings):
+    settings.DAIOU_POSTS_PER_PAGE = 2
+    thread = factories.thread(user=member, replies=2)
+    response = member_client.post(f"/info/{thread.number}/reply/?to=1", {"body": "一番への返信"})
+    assert response.status_code == 302 and response["Location"].endswith("?page=2#p4")
+    page = text(member_client.get(response["Location"]))
+    assert 'href="?page=1#p1"' in page
+
+
+def test_missing_things_are_404(client, member):
+    thread = factories.thread(user=member)
+    for url in ["/nosuch/", "/info/999/", "/info/vol/99/", f"/info/{thread.number}/reply/?to=99"]:
+        assert (client.get(url) if "reply" not in url else _member(member).get(url)).status_code == 404, url
+
+
+def _member(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_anonymous_readers_read_but_must_log_in_to_post(client, member):
+    thread = factories.thread(user=member)
+    assert client.get(thread.get_absolute_url()).status_code == 200
+    for url in ["/info/new/", f"/info/{thread.number}/reply/"]:
+        response = client.post(url, {"title": "t", "body": "b"})
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert Thread.objects.count() == 1 and Post.objects.count() == 1
+
+
+def test_a_member_starts_a_thread_with_device_and_os_from_the_profile(member_client, member):
+    form = text(member_client.get("/info/new/"))
+    assert 'value="ProOne 600 G1 AiO"' in form and 'value="Win10Pro64"' in form
+    response = member_client.post("/info/new/", {
+        "title": "新しい詐欺メール", "subtitle": "副題", "body": "本文\r\n二行目", "device": "iPhone", "os": "iOS 18",
+    })
+    thread = Thread.objects.get(title="新しい詐欺メール")
+    assert response.status_code == 302 and response["Location"] == thread.get_absolute_url()
+    post = thread.posts.get()
+    assert (post.source, post.device, post.os, post.subtitle) == ("本文\n二行目", "iPhone", "iOS 18", "副題")
+
+
+def test_only_the_author_or_a_moderator_edits(member, member_client, other_member_client, moderator_client, client):
+    thread = factories.thread(user=member)
+    url = f"/info/{thread.number}/p1/edit/"
+    assert other_member_client.post(url, {"body": "乗っ取り"}).status_code == 403
+    assert client.post(url, {"body": "匿名"}).status_code == 302
+    assert Post.objects.get().source == "本文です。"
+    assert member_client.post(url, {"body": "直した"}).status_code == 302
+    assert moderator_client.post(url, {"body": "モデレーターが直した"}).status_code == 302
+    post = Post.objects.get()
+    assert post.source == "モデレーターが直した" and post.edited_at and "モデレーターが直した" in post.html
+
+
+def test_locked_threads_refuse_replies_with_a_clear_message(member, member_client):
+    thread = factories.thread(user=member)
+    Thread.objects.filter(pk=thread.pk).update(locked=True)
+    response = member_client.post(f"/info/{thread.number}/reply/", {"body": "返信"})
+    assert response.status_code == 403
+    assert "ロック" in text(response)
+    assert Post.objects.count() == 1
+    with pytest.raises(actions.ThreadLocked):
+        actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="返信"))
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"title": "長" * 201, "body": "本文"}, "title"),
+    ({"title": "題", "body": "あ" * 100_001}, "body"),
+    ({"title": "題", "body": ""}, "body"),
+    ({"title": "題", "body": " \n\t "}, "body"),
+    ({"title": "題", "body": "NUL\x00バイト"}, "body"),
+    ({"title": "題\x00", "body": "本文"}, "title"),
+    ({"title": "二行の\n題", "body": "本文"}, "title"),
+    ({"title": "", "body": "本文"}, "title"),
+])
+def test_bad_input_gets_a_clear_message_and_saves_nothing(member_client, data, field):
+    response = member_client.post("/info/new/", data)
+    assert response.status_code == 400
+    assert f'id="id_{field}-errors"' in text(response) or 'class="errorlist' in text(response)
+    assert Thread.objects.count() == 0 and Post.objects.count() == 0
+    assert Board.objects.get(slug="info").last_thread_number == 0
+
+
+def test_invalid_utf8_is_refused_not_stored_damaged(member_client):
+    body = "title=%E9%A1%8C&body=%FF%FE%E3%81%82".encode()
+    response = member_client.generic("POST", "/info/new/", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400 and "UTF-8" in text(response)
+    assert Post.objects.count() == 0
+
+
+def test_a_forged_csrf_token_is_refused_with_a_clear_page(member):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+    client.get("/info/new/")
+    response = client.post("/info/new/", {"title": "題", "body": "本文", "csrfmiddlewaretoken": "forged" * 8})
+    assert response.status_code == 403 and "token" in text(response).lower() or "トークン" in text(response)
+    assert Post.objects.count() == 0
+
+
+def test_every_response_carries_the_content_security_policy(client, member):
+    thread = factories.thread(user=member)
+    for url in ["/", "/info/", thread.get_absolute_url(), "/accounts/login/", "/nosuch/"]:
+        csp = client.get(url)["Content-Security-Policy"]
+        for directive in ["script-src 'self'", "img-src 'self'", "object-src 'none'", "base-uri 'none'",
+                          "frame-ancestors 'none'"]:
+            assert directive in csp, (url, directive)
+        assert "unsafe-inline" not in csp and "nonce" not in csp
+
+
+def test_no_page_holds_an_inline_script_or_style(client, member_client, member):
+    thread = factories.thread(user=member)
+    pages = [client.get(u) for u in ["/", "/info/", thread.get_absolute_url(), "/accounts/login/", "/accounts/signup/"]]
+    pages += [member_client.get(u) for u in ["/info/new/", f"/info/{thread.number}/reply/", "/accounts/profile/"]]
+    for response in pages:
+        html = text(response)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), response.request["PATH_INFO"]
+        assert not re.search(r"\sstyle=|<style|\son[a-z]+=", html), response.request["PATH_INFO"]
+
+
+def test_thread_page_queries_do_not_grow_with_the_thread(client, member, django_assert_num_queries, settings):
+    settings.DAIOU_POSTS_PER_PAGE = 200
+    small = factories.thread(user=member, replies=2)
+    big = factories.thread(user=member, replies=199)
+    for thread in (small, big):
+        url = thread.get_absolute_url()
+        with django_assert_num_queries(2):
+            response = client.get(url)
+        assert text(response).count("<article") == min(thread.last_position, 200)
+
+
+def test_thread_page_queries_for_a_member(member_client, member, django_assert_num_queries):
+    url = factories.thread(user=member, replies=60).get_absolute_url()
+    for page in ("1", "2"):
+        # session, user, the member's permissions (for the moderator view), thread, posts
+        with django_assert_num_queries(6):
+            member_client.get(url + "?page=" + page)
+
+
+def test_volume_and_home_queries_do_not_grow(client, member, django_assert_num_queries):
+    factories.thread(user=member)
+    with django_assert_num_queries(5):  # board, newest volume, threads, newer, older
+        client.get("/info/")
+    with django_assert_num_queries(2):
+        client.get("/")
+    for _ in range(9):
+        factories.thread(user=member)
+    with django_assert_num_queries(5):
+        client.get("/info/")
+    with django_assert_num_queries(2):
+        client.get("/")
+
+
+def test_english_is_available_through_accept_language_and_the_switch(client):
+    assert "ログイン" in text(client.get("/"))
+    assert "Log in" in text(client.get("/", HTTP_ACCEPT_LANGUAGE="en"))
+    response = client.get("/i18n/en/?next=/info/")
+    assert response.status_code == 302 and response["Location"] == "/info/"
+    assert "Log in" in text(client.get("/info/"))
+
+
+def test_the_language_switch_never_redirects_off_site(client):
+    for target in ["https://evil.example/", "//evil.example/", "/\\evil.example"]:
+        response = client.get("/i18n/en/", {"next": target})
+        assert response["Location"] == reverse("home")

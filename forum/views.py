@@ -1,0 +1,277 @@
+"""Thin views: reads through QuerySet methods, writes through forum.actions."""
+
+import math
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.db.models import Prefetch
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from . import actions
+from .forms import DraftForm, ProfileForm, ReplyForm, SignupForm, ThreadForm
+from .models import Board, Draft, Post, Profile, Thread, Volume
+from .render import render_markdown
+
+HOME_THREADS_PER_BOARD = 5
+PENDING_DRAFT = "pending_draft"
+
+
+@require_GET
+def home(request):
+    newest = Thread.objects.visible_to(request.user).order_by("-number")[:HOME_THREADS_PER_BOARD]
+    boards = Board.objects.prefetch_related(Prefetch("threads", queryset=newest, to_attr="newest_threads"))
+    return render(request, "forum/home.html", {"boards": boards})
+
+
+def _board(slug: str) -> Board:
+    return get_object_or_404(Board, slug=slug)
+
+
+def _volume_page(request, board: Board, volume: Volume | None):
+    threads = []
+    newer = older = None
+    if volume is not None:
+        threads = volume.threads.visible_to(request.user).order_by("-number")
+        around = board.volumes.order_by()
+        newer = around.filter(number__gt=volume.number).order_by("number").values_list("number", flat=True).first()
+        older = around.filter(number__lt=volume.number).order_by("-number").values_list("number", flat=True).first()
+    return render(request, "forum/volume.html", {
+        "board": board, "volume": volume, "threads": threads, "newer": newer, "older": older,
+    })
+
+
+@require_GET
+def board_index(request, board):
+    board = _board(board)
+    return _volume_page(request, board, board.volumes.order_by("-number").first())
+
+
+@require_GET
+def volume_detail(request, board, number):
+    board = _board(board)
+    return _volume_page(request, board, get_object_or_404(Volume, board=board, number=number))
+
+
+def _page_number(request, pages: int) -> int:
+    raw = request.GET.get("page", "1")
+    if raw == "last":
+        return pages
+    if not raw.isdecimal() or not 1 <= int(raw) <= pages:
+        raise Http404(_("No such page."))
+    return int(raw)
+
+
+@require_GET
+def thread_detail(request, board, number):
+    thread = get_object_or_404(
+        Thread.objects.visible_to(request.user).select_related("board", "volume"),
+        board__slug=board, number=number,
+    )
+    per_page = settings.DAIOU_POSTS_PER_PAGE
+    pages = max(1, math.ceil(thread.last_position / per_page))
+    page = _page_number(request, pages)
+    # Pages cut the thread by stored position: no COUNT and no OFFSET, whatever the page.
+    posts = (
+        thread.posts.visible_to(request.user)
+        .in_positions((page - 1) * per_page + 1, page * per_page)
+        .select_related("reply_to")
+        .only("thread_id", "position", "author_id", "author_name", "handle", "device", "os", "posted_at",
+              "subtitle", "html", "format", "hidden", "edited_at", "reply_to__position")
+    )
+    return render(request, "forum/thread.html", {
+        "thread": thread, "board": thread.board, "posts": posts, "page": page, "pages": pages,
+        "page_range": range(1, pages + 1), "per_page": per_page,
+        "moderator": request.user.has_perm("forum.moderate"),
+    })
+
+
+def _compose(request, *, form_class, draft_key, template, context, initial, submit):
+    """The composer's common flow: restore a draft, keep the text whatever goes wrong."""
+    if not request.user.is_authenticated:
+        if request.method == "POST":
+            # The session expired while writing: keep the text in this (anonymous) session,
+            # which survives the login, and put it back in the form afterwards.
+            request.session[PENDING_DRAFT] = {
+                "key": draft_key,
+                **{f: request.POST.get(f, "")[: settings.DAIOU_MAX_BODY_LENGTH] for f in ("title", "subtitle", "body")},
+            }
+            messages.warning(request, _("Your session had expired. Log in again: your text has been kept."))
+        return redirect_to_login(request.get_full_path())
+
+    pending = request.session.get(PENDING_DRAFT)
+    if pending and pending.get("key") == draft_key:
+        actions.save_draft(user=request.user, key=draft_key,
+                           **{f: pending.get(f, "") for f in ("title", "subtitle", "body")})
+        del request.session[PENDING_DRAFT]
+
+    if request.method == "POST":
+        form = form_class(request.POST)
+        if form.is_valid():
+            try:
+                return submit(form)
+            except actions.ActionRefused as refused:
+                form.add_error(None, str(refused))
+        actions.save_draft(user=request.user, key=draft_key,
+                           **{f: request.POST.get(f, "")[: settings.DAIOU_MAX_BODY_LENGTH] for f in ("title", "subtitle", "body")})
+        status = 400
+    else:
+        draft = Draft.objects.filter(user=request.user, key=draft_key).first()
+        if draft:
+            initial.update({"title": draft.title, "subtitle": draft.subtitle, "body": draft.body})
+            messages.info(request, _("Your draft has been restored."))
+        form = form_class(initial=initial)
+        status = 200
+    return render(request, template, {
+        **context, "form": form, "draft_key": draft_key, "action": request.get_full_path(),
+    }, status=status)
+
+
+def _profile_initial(user) -> dict:
+    profile = Profile.objects.filter(user=user).first() if user.is_authenticated else None
+    return {"device": profile.device, "os": profile.os} if profile else {}
+
+
+def _fields(form) -> actions.PostFields:
+    data = form.cleaned_data
+    return actions.PostFields(body=data["body"], subtitle=data["subtitle"], device=data["device"], os=data["os"])
+
+
+def new_thread(request, board):
+    board = _board(board)
+
+    def submit(form):
+        thread = actions.create_thread(board=board, user=request.user, title=form.cleaned_data["title"],
+                                       fields=_fields(form), draft_key=f"thread:{board.slug}")
+        return redirect(thread)
+
+    return _compose(request, form_class=ThreadForm, draft_key=f"thread:{board.slug}",
+                    template="forum/new_thread.html", context={"board": board},
+                    initial=_profile_initial(request.user), submit=submit)
+
+
+def reply(request, board, number):
+    thread = get_object_or_404(
+        Thread.objects.visible_to(request.user).select_related("board"), board__slug=board, number=number
+    )
+    reply_to = None
+    if request.GET.get("to", "").isdecimal():
+        reply_to = get_object_or_404(Post, thread=thread, position=int(request.GET["to"]))
+    if thread.locked:
+        return render(request, "forum/locked.html", {"thread": thread, "board": thread.board}, status=403)
+
+    def submit(form):
+        post = actions.create_reply(thread=thread, user=request.user, fields=_fields(form), reply_to=reply_to,
+                                    draft_key=f"reply:{thread.pk}")
+        return redirect(post_url(thread, post.position))
+
+    return _compose(request, form_class=ReplyForm, draft_key=f"reply:{thread.pk}",
+                    template="forum/reply.html",
+                    context={"thread": thread, "board": thread.board, "reply_to": reply_to},
+                    initial=_profile_initial(request.user), submit=submit)
+
+
+def post_url(thread: Thread, position: int) -> str:
+    page = math.ceil(position / settings.DAIOU_POSTS_PER_PAGE)
+    query = f"?page={page}" if page > 1 else ""
+    return f"{reverse('thread', args=[thread.board.slug, thread.number])}{query}#p{position}"
+
+
+@require_POST
+def preview(request):
+    """markdownx's live preview: the very renderer posts are saved with; members only."""
+    if not request.user.is_authenticated:
+        return HttpResponseForbidden(_("Log in to preview."), content_type="text/plain; charset=utf-8")
+    content = request.POST.get("content", "")
+    if len(content) > settings.DAIOU_MAX_BODY_LENGTH:
+        return HttpResponse(_("The text is too long to preview."), status=413, content_type="text/plain; charset=utf-8")
+    return HttpResponse(render_markdown(content))
+
+
+@require_POST
+def save_draft(request):
+    if not request.user.is_authenticated:
+        return HttpResponseForbidden(_("Log in to keep drafts."), content_type="text/plain; charset=utf-8")
+    form = DraftForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
+    data = form.cleaned_data
+    actions.save_draft(user=request.user, key=data["key"], title=data["title"], subtitle=data["subtitle"],
+                       body=data["body"])
+    return HttpResponse(status=204)
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            Profile.objects.create(user=user, display_name=form.cleaned_data["display_name"])
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome to Daiou."))
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def profile_edit(request):
+    profile, _created = Profile.objects.get_or_create(
+        user=request.user, defaults={"display_name": request.user.get_username()}
+    )
+    form = ProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your profile has been saved."))
+        return redirect("profile")
+    return render(request, "registration/profile.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_GET
+def switch_language(request, code):
+    if code not in dict(settings.LANGUAGES):
+        raise Http404(_("No such language."))
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = reverse("home")
+    response = redirect(target)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=365 * 24 * 3600, samesite="Lax",
+                        secure=request.is_secure(), httponly=True)
+    return response
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "403_csrf.html", status=403)
+
+
+def edit_post(request, board, number, position):
+    post = get_object_or_404(
+        Post.objects.select_related("thread__board"),
+        thread__board__slug=board, thread__number=number, position=position,
+    )
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not actions.can_edit(request.user, post):
+        raise PermissionDenied(_("Only the author or a moderator may edit this post."))
+    if post.format != Post.Format.MARKDOWN:
+        raise PermissionDenied(_("Archived posts are kept as they were written."))
+    initial = {"subtitle": post.subtitle, "body": post.source, "device": post.device, "os": post.os}
+    form = ReplyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        actions.edit_post(post=post, user=request.user, fields=_fields(form))
+        messages.success(request, _("The post has been saved."))
+        return redirect(post_url(post.thread, post.position))
+    return render(request, "forum/edit_post.html", {
+        "form": form, "post": post, "thread": post.thread, "board": post.thread.board,
+    }, status=400 if form.errors else 200)
