@@ -110,8 +110,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
+    """One Chromium per test: Playwright's event loop must not outlive the test, or Django's
+    connections (asgiref locals) are looked up in the loop's context by the tests after it."""
     import shutil
 
     chromium = shutil.which("chromium")
@@ -122,7 +124,7 @@ def browser():
         pytest.skip(message)
     # Playwright's sync API keeps an event loop in this thread; the Django calls the tests
     # make between browser steps are ordinary synchronous code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
