@@ -95,16 +95,21 @@ def thread_detail(request, board, number):
     })
 
 
+def _draft_fields(data) -> dict:
+    """What can be kept of a submit that failed: whatever was typed, cut to what fits.
+
+    NUL cannot be stored (PostgreSQL refuses it); over-long text is cut, not lost whole."""
+    limits = {"title": settings.DAIOU_MAX_TITLE_LENGTH, "subtitle": 200, "body": settings.DAIOU_MAX_BODY_LENGTH}
+    return {field: data.get(field, "").replace("\x00", "")[:limit] for field, limit in limits.items()}
+
+
 def _compose(request, *, form_class, draft_key, template, context, initial, submit):
     """The composer's common flow: restore a draft, keep the text whatever goes wrong."""
     if not request.user.is_authenticated:
         if request.method == "POST":
             # The session expired while writing: keep the text in this (anonymous) session,
             # which survives the login, and put it back in the form afterwards.
-            request.session[PENDING_DRAFT] = {
-                "key": draft_key,
-                **{f: request.POST.get(f, "")[: settings.DAIOU_MAX_BODY_LENGTH] for f in ("title", "subtitle", "body")},
-            }
+            request.session[PENDING_DRAFT] = {"key": draft_key, **_draft_fields(request.POST)}
             messages.warning(request, _("Your session had expired. Log in again: your text has been kept."))
         return redirect_to_login(request.get_full_path())
 
@@ -121,8 +126,7 @@ def _compose(request, *, form_class, draft_key, template, context, initial, subm
                 return submit(form)
             except actions.ActionRefused as refused:
                 form.add_error(None, str(refused))
-        actions.save_draft(user=request.user, key=draft_key,
-                           **{f: request.POST.get(f, "")[: settings.DAIOU_MAX_BODY_LENGTH] for f in ("title", "subtitle", "body")})
+        actions.save_draft(user=request.user, key=draft_key, **_draft_fields(request.POST))
         status = 400
     else:
         draft = Draft.objects.filter(user=request.user, key=draft_key).first()

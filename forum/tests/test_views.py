@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from forum import actions
-from forum.models import Board, Post, Thread
+from forum.models import Board, Draft, Post, Thread
 from forum.tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -148,6 +148,9 @@ def test_bad_input_gets_a_clear_message_and_saves_nothing(member_client, data, f
     assert f'id="id_{field}-errors"' in text(response) or 'class="errorlist' in text(response)
     assert Thread.objects.count() == 0 and Post.objects.count() == 0
     assert Board.objects.get(slug="info").last_thread_number == 0
+    # What was typed is kept as a draft, cut to what can be stored.
+    draft = Draft.objects.get()
+    assert "\x00" not in draft.title + draft.body and len(draft.title) <= 200
 
 
 def test_invalid_utf8_is_refused_not_stored_damaged(member_client):
