@@ -77,3 +77,24 @@ def test_a_bad_value_is_a_clear_error(name, value):
                             env={**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1/x", name: value},
                             timeout=60)
     assert result.returncode != 0 and name in result.stderr
+
+
+def test_with_debug_off_static_files_get_hashed_names_served_by_whitenoise(tmp_path):
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": SECRET, "ALLOWED_HOSTS": "testserver", "DAIOU_HTTPS": "0",
+           "STATIC_ROOT": str(tmp_path / "static"), "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    for command in (["collectstatic", "--no-input", "-v0"], ["migrate", "-v0"]):
+        result = subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+    code = (
+        "import django, os, re; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup();"
+        "from django.test import Client; c = Client();"
+        "page = c.get('/accounts/login/').content.decode();"
+        "css = re.search(r'/static/css/daiou\\.[0-9a-f]{12}\\.css', page).group(0);"
+        "r = c.get(css); print(r.status_code, r['Cache-Control'])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    status, cache_control = result.stdout.split(" ", 1)
+    assert status == "200" and "max-age=315360000" in cache_control and "immutable" in cache_control
