@@ -12,8 +12,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import counters
+from .archive.member_body import compose_body
+from .blocks import blocks_to_json, parse_body
 from .models import Board, Draft, Post, Profile, Thread, Volume
 from .render import RENDER_VERSION, render_post
+
+
+def _blocks(fields) -> list[dict]:
+    """The blocks of the post as the archive format lays it out (subtitle, own text, quotes)."""
+    return blocks_to_json(parse_body(compose_body(fields.body, subtitle=fields.subtitle)))
 
 
 class ActionRefused(Exception):
@@ -57,6 +64,7 @@ def _new_post(thread: Thread, position: int, user, fields: PostFields, now, repl
         posted_at=now,
         subtitle=fields.subtitle,
         source=fields.body,
+        blocks=_blocks(fields),
         format=Post.Format.MARKDOWN,
         html=render_post(fields.body, Post.Format.MARKDOWN),
         render_version=RENDER_VERSION,
@@ -126,6 +134,7 @@ def edit_post(*, post: Post, user, fields: PostFields) -> Post:
     post.subtitle = fields.subtitle
     post.device = fields.device
     post.os = fields.os
+    post.blocks = _blocks(fields)
     post.html = render_post(post.source, post.format)
     post.render_version = RENDER_VERSION
     post.edited_at = timezone.now()

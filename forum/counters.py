@@ -50,3 +50,15 @@ def rebuild_counters() -> dict[str, int]:
     if wrong_volumes:
         Volume.objects.update(thread_count=actual_threads)
     return {"threads": wrong_threads, "volumes": wrong_volumes}
+
+
+def recount_threads(thread_ids) -> None:
+    """Counters of these threads from their rows (after an import wrote posts in bulk)."""
+    threads = Thread.objects.filter(pk__in=list(thread_ids))
+    last_at = Subquery(Post.objects.filter(thread=OuterRef("pk")).order_by("-position").values("posted_at")[:1])
+    threads.update(post_count=_per(Post, "thread", Count("pk")), last_position=_per(Post, "thread", Max("position")),
+                   last_posted_at=last_at, version=F("version") + 1)
+
+
+def recount_volumes(volume_ids) -> None:
+    Volume.objects.filter(pk__in=list(volume_ids)).update(thread_count=_per(Thread, "volume", Count("pk")))

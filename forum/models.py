@@ -84,6 +84,8 @@ class Volume(models.Model):
     # Imported volumes are closed: threads written on Daiou go into volumes after them.
     imported = models.BooleanField(_("imported"), default=False)
     thread_count = models.PositiveIntegerField(default=0, editable=False)
+    # What an imported page needs to be written back byte for byte (forum.archive_io).
+    archive_layout = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["board", "-number"]
@@ -115,6 +117,8 @@ class Thread(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     locked = models.BooleanField(_("locked"), default=False)
     hidden = models.BooleanField(_("hidden"), default=False)
+    imported = models.BooleanField(_("imported"), default=False, editable=False)
+    archive_layout = models.JSONField(null=True, blank=True, editable=False)
     # Written by forum.counters only.
     post_count = models.PositiveIntegerField(default=0, editable=False)
     last_position = models.PositiveIntegerField(default=0, editable=False)
@@ -170,8 +174,11 @@ class Post(models.Model):
     subtitle = models.CharField(_("subtitle"), max_length=200, blank=True)
     source = models.TextField(_("body"))
     format = models.CharField(_("format"), max_length=10, choices=Format.choices, default=Format.MARKDOWN)
+    # The body as an ordered list of blocks (forum.blocks), recognised once when saved.
+    blocks = models.JSONField(default=list, blank=True, editable=False)
     html = models.TextField(editable=False)
     render_version = models.PositiveSmallIntegerField(default=0, editable=False)
+    archive_layout = models.JSONField(null=True, blank=True, editable=False)
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )
@@ -193,6 +200,40 @@ class Post(models.Model):
     @property
     def anchor(self) -> str:
         return f"p{self.position}"
+
+
+class ArchiveAuthor(models.Model):
+    """One spelling of an author of imported posts: each post keeps its own spelling, an admin
+    links spellings of one person (`same_as`) and a spelling to a member account. Names and
+    handles written here are reserved: nobody signs up as them."""
+
+    name = models.CharField(_("name"), max_length=100)
+    handle = models.CharField(_("handle"), max_length=100, blank=True)
+    name_key = models.CharField(max_length=100, db_index=True, editable=False)
+    handle_key = models.CharField(max_length=100, db_index=True, blank=True, editable=False)
+    same_as = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="spellings",
+                                verbose_name=_("same person as"))
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="archive_spellings", verbose_name=_("member account"))
+
+    class Meta:
+        verbose_name = _("archive author")
+        verbose_name_plural = _("archive authors")
+        constraints = [models.UniqueConstraint(fields=["name", "handle"], name="archive_author_spelling")]
+
+    def __str__(self):
+        return f"{self.name}({self.handle})" if self.handle else self.name
+
+    def save(self, *args, **kwargs):
+        self.name_key = name_key(self.name)
+        self.handle_key = name_key(self.handle) if self.handle else ""
+        super().save(*args, **kwargs)
+
+
+def name_is_reserved(name: str) -> bool:
+    """Taken by an imported author's name or handle."""
+    key = name_key(name)
+    return ArchiveAuthor.objects.filter(Q(name_key=key) | Q(handle_key=key)).exists()
 
 
 class Profile(models.Model):

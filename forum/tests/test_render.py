@@ -76,7 +76,8 @@ def test_line_breaks_are_kept_as_on_the_old_board():
 
 
 def test_archive_text_is_escaped_exactly_as_typed():
-    assert render_post("<!> <script>\n 字下げ", "archive") == '<div class="archive-text">&lt;!&gt; &lt;script&gt;\n 字下げ</div>'
+    assert render_post("<!> <script>\n 字下げ", "archive") == \
+        '<div class="archive-body"><p class="archive-text">&lt;!&gt; &lt;script&gt;\n 字下げ</p></div>'
 
 
 def test_every_corpus_payload_renders_to_allowed_markup_only(shared_dir):
@@ -90,3 +91,33 @@ def test_every_corpus_payload_renders_to_allowed_markup_only(shared_dir):
 @given(st.text())
 def test_any_text_renders_to_allowed_markup_only(source):
     assert audit(render_markdown(source)) == []
+
+
+def test_archived_text_and_quotes_never_link_and_show_urls_defanged():
+    html = render_post("見てください https://evil.example/login\n\n********** 以下引用1 **********\n\n"
+                       "From: x <a@evil-shop.com>\nSubject: s\n\n<a href=\"https://evil.example/\">ここ</a>\n", "archive")
+    assert "<a " not in html and "https://" not in html
+    assert "hxxps://evil[.]example/login" in html and "a[@]evil-shop[.]com" in html
+    assert "&lt;a href=" in html
+    assert audit_archive(html) == []
+
+
+def audit_archive(html: str) -> list[str]:
+    """Archive HTML may use its own structural elements, but nothing that loads, runs or links."""
+    class Audit(HTMLParser):
+        problems: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in {"a", "img", "script", "iframe", "object", "embed", "link", "style", "form", "svg"}:
+                self.problems.append(tag)
+            self.problems += [name for name, _ in attrs if name.startswith("on") or name in {"src", "href", "style"}]
+
+    parser = Audit()
+    parser.feed(html)
+    return parser.problems
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_any_archived_text_renders_inert(source):
+    assert audit_archive(render_post(source, "archive")) == []

@@ -1,0 +1,48 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from forum.archive.volume import ArchiveError
+from forum.archive_io import MAX_PAGE_BYTES, import_volume
+
+
+def _pages(paths: list[str]) -> list[Path]:
+    pages = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            pages += sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        elif path.is_file():
+            pages.append(path)
+        else:
+            raise CommandError(f"{raw}: no such file or folder")
+    return pages
+
+
+class Command(BaseCommand):
+    help = "Import volume pages of the old forum (files or folders). Each file is imported whole or not at all."
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", metavar="PATH")
+        parser.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+
+    def handle(self, *args, paths, dry_run=False, **options):
+        failed = 0
+        for page in _pages(paths):
+            try:
+                if page.stat().st_size > MAX_PAGE_BYTES:
+                    raise ArchiveError(f"{page}: larger than {MAX_PAGE_BYTES // 2**20} MB; not a volume page")
+                data = page.read_bytes()
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise ArchiveError(f"{page}: byte {error.start}: not UTF-8 text (volume pages are UTF-8)") from None
+                report = import_volume(text, str(page), dry_run=dry_run)
+            except ArchiveError as error:
+                failed += 1
+                self.stderr.write(f"error: {error}")
+                continue
+            for line in report.lines():
+                self.stdout.write(("(dry run) " if dry_run else "") + line)
+        if failed:
+            raise CommandError(f"{failed} file(s) not imported; nothing of them was written")

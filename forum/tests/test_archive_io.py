@@ -1,0 +1,202 @@
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from forum import actions
+from forum.archive.member_body import check_member_body
+from forum.archive.volume import ArchiveError
+from forum.archive_io import ImportRefused, import_volume, volume_page
+from forum.forms import SignupForm
+from forum.models import ArchiveAuthor, Board, Post, Thread, Volume
+from forum.tests import factories
+
+pytestmark = pytest.mark.django_db
+JAPAN = ZoneInfo("Asia/Tokyo")
+REPAIRED_LINE = 611
+
+
+def snapshot():
+    return (list(Thread.objects.values_list("board_id", "number", "title", "post_count").order_by("pk")),
+            list(Post.objects.values_list("thread_id", "position", "source", "html").order_by("pk")),
+            list(Volume.objects.values_list("number", "archive_layout").order_by("pk")),
+            list(Board.objects.values_list("last_thread_number", "last_volume_number").order_by("pk")))
+
+
+@pytest.fixture
+def seed_text(seed_path):
+    return seed_path.read_text(encoding="utf-8")
+
+
+def test_the_seed_imports_to_two_threads_with_their_posts(seed_text):
+    report = import_volume(seed_text, "seed")
+    assert report.created == {"volume": 1, "thread": 2, "post": 16}
+    no916 = Thread.objects.get(number=916)
+    no917 = Thread.objects.get(number=917)
+    assert (no916.title, no916.originator_name, str(no916.started_on), no916.post_count) == \
+        ("楽天市場を名乗るフィッシングメール", "磯津千由紀", "2020-09-08", 4)
+    assert (no917.title, no917.originator_name, no917.post_count) == \
+        ("<ドコモ口座>第三者の不正な預金引き出し発覚", "シバケン", 12)
+    first = no916.posts.get(position=1)
+    assert (first.author_name, first.handle, first.device, first.os) == \
+        ("磯津千由紀", "寫眞機廢人", "ProOne 600 G1 AiO", "Win10Pro64")
+    assert first.posted_at == datetime(2020, 9, 8, 14, 54, tzinfo=JAPAN)
+    assert no916.posts.get(position=4).device == "ProOne 600 G1 AiO"
+    repaired = no917.posts.get(posted_at=datetime(2020, 9, 11, 23, 34, tzinfo=JAPAN))
+    assert (repaired.author_name, repaired.handle, repaired.device, repaired.subtitle) == \
+        ("シバケン", "", "", "早速にも、便乗メール=迷惑メール")
+    assert any(f"line {REPAIRED_LINE}" in line for line in report.repaired)
+    board = Board.objects.get(slug="info")
+    # The page links to 情報NO.71: Daiou's own threads go to volume 72 and NO.918.
+    assert (board.last_volume_number, board.last_thread_number) == (71, 917)
+    assert Volume.objects.get(number=70).imported
+
+
+def test_export_reproduces_the_seed_byte_for_byte_but_the_repaired_line(seed_text):
+    import_volume(seed_text, "seed")
+    exported = volume_page(Volume.objects.get(number=70))
+    original_lines = seed_text.split("\n")
+    exported_lines = exported.split("\n")
+    assert len(original_lines) == len(exported_lines)
+    differing = [i + 1 for i, (a, b) in enumerate(zip(original_lines, exported_lines)) if a != b]
+    assert differing == [REPAIRED_LINE]
+    assert exported_lines[REPAIRED_LINE - 1] == "【シバケン】 2020/09/11 (Fri) 23:34"
+    assert exported.encode() == seed_text.replace("\nシバケン】", "\n【シバケン】").encode()
+
+
+def test_reimporting_changes_nothing_and_duplicates_nothing(seed_text):
+    import_volume(seed_text, "seed")
+    before = snapshot()
+    report = import_volume(seed_text, "seed")
+    assert report.created == report.updated == {"volume": 0, "thread": 0, "post": 0}
+    assert report.unchanged == {"volume": 1, "thread": 2, "post": 16}
+    assert snapshot() == before
+
+
+def test_dry_run_reports_without_writing(seed_text):
+    before = snapshot()
+    report = import_volume(seed_text, "seed", dry_run=True)
+    assert report.created["post"] == 16
+    assert snapshot() == before
+
+
+def test_a_changed_page_updates_posts_not_edited_on_daiou(seed_text):
+    import_volume(seed_text, "seed")
+    changed = seed_text.replace(" こんにちは。", " こんにちは!", 1)
+    report = import_volume(changed, "seed")
+    assert report.updated["post"] == 1
+    assert Post.objects.get(thread__number=916, position=1).source.startswith(" こんにちは!")
+
+
+def test_a_post_edited_or_hidden_on_daiou_is_never_overwritten(seed_text):
+    import_volume(seed_text, "seed")
+    Post.objects.filter(thread__number=916, position=1).update(hidden=True)
+    report = import_volume(seed_text.replace(" こんにちは。", " 上書き", 1), "seed")
+    assert report.conflicts and "NO.916 post 1" in report.conflicts[0]
+    assert Post.objects.get(thread__number=916, position=1).source.startswith(" こんにちは。")
+
+
+def test_a_thread_number_written_on_daiou_is_refused_and_nothing_is_written(seed_text, member):
+    Board.objects.filter(slug="info").update(last_thread_number=915)
+    factories.thread(user=member, title="Daiou の NO.916")
+    before = snapshot()
+    with pytest.raises(ImportRefused, match="NO.916 collides"):
+        import_volume(seed_text, "seed")
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("text", [
+    "", "<html><body>not a volume</body></html>", "ただの文章です。\n二行目。\n",
+    "情報<NO.70>\n\nごみ\n\x00\x01\n", "\ufeff" * 3,
+])
+def test_a_page_that_is_not_a_volume_page_is_refused_and_nothing_is_written(text):
+    before = snapshot()
+    with pytest.raises(ArchiveError, match="line"):
+        import_volume(text, "bad.txt")
+    assert snapshot() == before
+
+
+def test_the_command_imports_folders_reports_and_fails_clearly(seed_path, tmp_path, capsys):
+    (tmp_path / "bad.txt").write_text("not a page\n", encoding="utf-8")
+    (tmp_path / "binary.txt").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(CommandError, match="2 file"):
+        call_command("import_archive", str(seed_path), str(tmp_path))
+    captured = capsys.readouterr()
+    assert "created 1 volumes, 2 threads, 16 posts" in captured.out
+    assert "bad.txt, line 1" in captured.err and "not UTF-8" in captured.err
+    assert Thread.objects.count() == 2
+    call_command("import_archive", "--dry-run", str(seed_path))
+    assert "(dry run)" in capsys.readouterr().out
+
+
+def test_the_export_command_writes_one_volume_or_all(seed_path, tmp_path):
+    call_command("import_archive", str(seed_path), stdout=io.StringIO())
+    call_command("export_archive", "info", "70", "-o", str(tmp_path / "70.txt"))
+    assert (tmp_path / "70.txt").read_text(encoding="utf-8").startswith("情報<NO.70>\n")
+    call_command("export_archive", "--all", str(tmp_path / "all"), stdout=io.StringIO())
+    assert [p.name for p in (tmp_path / "all").iterdir()] == ["info-00070.txt"]
+    with pytest.raises(CommandError):
+        call_command("export_archive", "info", "99")
+
+
+def test_threads_written_on_daiou_export_and_import_back_identically(member, other_member, tmp_path):
+    thread = factories.thread(user=member, title="<新手口>楽天を名乗るSMS", subtitle="副題", body="本文\n\n【注意】\n<!>",
+                              device="iPhone", os="iOS 18")
+    actions.create_reply(thread=thread, user=other_member, fields=actions.PostFields(body="> 引用風の行\n返信"))
+    first = volume_page(thread.volume)
+    # Into an empty database: the volume comes back as an archive page and writes the same.
+    Post.objects.all().delete(); Thread.objects.all().delete(); Volume.objects.all().delete()
+    Board.objects.update(last_thread_number=0, last_volume_number=0)
+    import_volume(first, "exported")
+    assert volume_page(Volume.objects.get()) == first
+
+
+def test_imported_author_names_are_reserved(seed_text):
+    import_volume(seed_text, "seed")
+    assert set(ArchiveAuthor.objects.values_list("name", "handle")) >= {("磯津千由紀", "寫眞機廢人"), ("シバケン", "")}
+    for name in ("磯津千由紀", "寫眞機廢人", "ｼﾊﾞｹﾝ"):
+        form = SignupForm({"username": "someone", "display_name": name, "email": "a@example.org",
+                           "password1": "long pass phrase 1", "password2": "long pass phrase 1"})
+        assert not form.is_valid() and "display_name" in form.errors, name
+
+
+def test_thread_page_shows_the_structure_of_imported_posts(client, seed_text):
+    import_volume(seed_text, "seed")
+    page = client.get("/info/916/").content.decode()
+    assert page.count('class="mail-quote"') == 11  # eight in the first post, one in each other
+    assert "hxxps://grp01[.]id[.]rakuten[.]co[.]jp[.]baby/" in page
+    assert "https://grp01" not in page and "<a href=\"https://" not in page
+    assert '<table class="mail-headers">' in page and "&lt;以下省略&gt;" in page
+    assert "&lt;HTML xmlns=" in page, "HTML source is shown as text"
+    page917 = client.get("/info/917/").content.decode()
+    assert page917.count('<blockquote class="news">') >= 5
+    assert 'class="deadlink"' in page917 and "figure-placeholder" in page917 and "&lt;図1&gt;" in page917
+    assert '<p class="note">&lt;注=ドコモ発表&gt;</p>' in page917
+    assert "<図>" not in page917
+
+
+def test_the_thread_page_of_an_import_runs_a_fixed_number_of_queries(client, seed_text, django_assert_num_queries):
+    import_volume(seed_text, "seed")
+    with django_assert_num_queries(2):
+        client.get("/info/917/")
+
+
+member_text = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffd"), max_size=200)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=member_text.filter(lambda t: t.strip() and not check_member_body(t)))
+def test_any_body_a_member_can_submit_survives_export_import_export(member, body):
+    from forum.forms import BodyField
+
+    body = BodyField(max_length=100_000).clean(body)
+    Post.objects.all().delete(); Thread.objects.all().delete(); Volume.objects.all().delete()
+    Board.objects.update(last_thread_number=0, last_volume_number=0)
+    thread = factories.thread(user=member, body=body)
+    first = volume_page(thread.volume)
+    Post.objects.all().delete(); Thread.objects.all().delete(); Volume.objects.all().delete()
+    import_volume(first, "exported")
+    assert volume_page(Volume.objects.get()) == first
