@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import counters
+from .signals import announce_posts_changed
 from .archive.member_body import compose_body
 from .blocks import blocks_to_json, parse_body
 from .models import Board, Draft, Post, Profile, Thread, Volume
@@ -98,6 +99,7 @@ def create_thread(*, board: Board, user, title: str, fields: PostFields, draft_k
     counters.note_new_post(thread, post)
     if draft_key:
         Draft.objects.filter(user=user, key=draft_key).delete()
+    announce_posts_changed([post.pk])
     thread.refresh_from_db()
     return thread
 
@@ -114,6 +116,7 @@ def create_reply(*, thread: Thread, user, fields: PostFields, reply_to: Post | N
     counters.note_new_post(thread, post)
     if draft_key:
         Draft.objects.filter(user=user, key=draft_key).delete()
+    announce_posts_changed([post.pk])
     return post
 
 
@@ -140,6 +143,7 @@ def edit_post(*, post: Post, user, fields: PostFields) -> Post:
     post.edited_at = timezone.now()
     post.save()
     counters.note_thread_changed(post.thread)
+    announce_posts_changed([post.pk])
     return post
 
 

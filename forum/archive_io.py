@@ -18,7 +18,8 @@ from .archive.member_body import compose_body
 from .archive.volume import ArchiveError, ParsedVolume, TitleRow, VolumeLink, parse_volume, write_volume
 from .blocks import blocks_to_json, parse_body
 from .models import ArchiveAuthor, Board, Post, Thread, Volume
-from .render import RENDER_VERSION, render_post
+from .render import RENDER_VERSION, render_blocks
+from .signals import announce_posts_changed
 
 JAPAN = ZoneInfo("Asia/Tokyo")
 MAX_PAGE_BYTES = 50 * 1024 * 1024
@@ -123,11 +124,9 @@ def _store(parsed: ParsedVolume, report: ImportReport, source: str) -> None:
             raise ImportRefused(f"{source}: thread NO.{number} is already in another volume; a thread's volume "
                                 "never changes")
     resolve = _thread_resolver()
-    touched = []
-    for order, parsed_thread in enumerate(parsed.threads):
-        thread = _store_thread(board, volume, parsed_thread, order, existing.get(parsed_thread.number), report)
-        _store_posts(thread, parsed_thread, report, resolve)
-        touched.append(thread.pk)
+    threads = _store_threads(board, volume, parsed, existing, report)
+    _store_posts(threads, parsed, report, resolve)
+    touched = [thread.pk for thread in threads]
     counters.recount_threads(touched)
     counters.recount_volumes([volume.pk])
     newest_known = max([parsed.number] + [link.number for link in (parsed.newer, parsed.older)
@@ -138,30 +137,41 @@ def _store(parsed: ParsedVolume, report: ImportReport, source: str) -> None:
     _remember_authors(parsed)
 
 
-def _store_thread(board, volume, parsed_thread, order: int, thread: Thread | None, report) -> Thread:
-    values = {
+def _thread_values(parsed_thread, order: int) -> dict:
+    return {
         "title": parsed_thread.title, "originator_name": parsed_thread.originator,
         "started_on": parsed_thread.started,
         "archive_layout": {"title_line": parsed_thread.title_line,
                            "blank_after_title": parsed_thread.blank_after_title, "page_order": order},
     }
-    if thread is None:
-        first = parsed_thread.posts[0].posted_at if parsed_thread.posts else datetime.combine(parsed_thread.started, datetime.min.time())
-        thread = Thread.objects.create(board=board, volume=volume, number=parsed_thread.number, imported=True,
-                                       created_at=_aware(first), **values)
-        report.created["thread"] += 1
-    elif any(getattr(thread, k) != v for k, v in values.items()):
-        for k, v in values.items():
-            setattr(thread, k, v)
-        thread.save(update_fields=list(values))
-        report.updated["thread"] += 1
-    else:
-        report.unchanged["thread"] += 1
-    return thread
 
 
-def _post_values(post: archive.volume.Post, resolve) -> dict:
-    blocks = parse_body(post.body)
+def _store_threads(board, volume, parsed, existing: dict, report) -> list[Thread]:
+    """The page's threads in page order: new ones made in one query, changed ones updated."""
+    threads, new = [], []
+    for order, parsed_thread in enumerate(parsed.threads):
+        values = _thread_values(parsed_thread, order)
+        thread = existing.get(parsed_thread.number)
+        if thread is None:
+            first = (parsed_thread.posts[0].posted_at if parsed_thread.posts
+                     else datetime.combine(parsed_thread.started, datetime.min.time()))
+            thread = Thread(board=board, volume=volume, number=parsed_thread.number, imported=True,
+                            created_at=_aware(first), **values)
+            new.append(thread)
+            report.created["thread"] += 1
+        elif any(getattr(thread, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(thread, k, v)
+            thread.save(update_fields=list(values))
+            report.updated["thread"] += 1
+        else:
+            report.unchanged["thread"] += 1
+        threads.append(thread)
+    Thread.objects.bulk_create(new)
+    return threads
+
+
+def _post_values(post: archive.volume.Post, blocks: list) -> dict:
     return {
         "author_name": post.name, "handle": post.handle, "device": post.device, "os": post.os,
         "posted_at": _aware(post.posted_at), "subtitle": post.subtitle or "", "source": post.body,
@@ -174,31 +184,35 @@ def _post_values(post: archive.volume.Post, resolve) -> dict:
 _COMPARED = ("author_name", "handle", "device", "os", "posted_at", "subtitle", "source", "archive_layout")
 
 
-def _store_posts(thread: Thread, parsed_thread, report: ImportReport, resolve) -> None:
-    existing = {p.position: p for p in Post.objects.filter(thread=thread)}
-    new = []
-    for position, parsed_post in enumerate(parsed_thread.posts, 1):
-        values = _post_values(parsed_post, resolve)
-        post = existing.get(position)
-        if post is None:
-            new.append(Post(thread=thread, position=position, render_version=RENDER_VERSION,
-                            html=render_post(values["source"], values["format"], resolve), **values))
-            continue
-        if all(getattr(post, k) == values[k] for k in _COMPARED):
-            report.unchanged["post"] += 1
-            continue
-        if post.edited_at or post.hidden or post.format != Post.Format.ARCHIVE:
-            report.conflicts.append(f"NO.{thread.number} post {position}: changed on Daiou (edited, hidden or "
-                                    "redacted); the page's version was not applied")
-            continue
-        for k, v in values.items():
-            setattr(post, k, v)
-        post.html = render_post(post.source, post.format, resolve)
-        post.render_version = RENDER_VERSION
-        post.save()
-        report.updated["post"] += 1
-    Post.objects.bulk_create(new, batch_size=500)
+def _store_posts(threads: list[Thread], parsed: ParsedVolume, report: ImportReport, resolve) -> None:
+    existing = {(p.thread_id, p.position): p for p in Post.objects.filter(thread__in=[t.pk for t in threads])}
+    new, changed = [], []
+    for thread, parsed_thread in zip(threads, parsed.threads):
+        for position, parsed_post in enumerate(parsed_thread.posts, 1):
+            blocks = parse_body(parsed_post.body)
+            values = _post_values(parsed_post, blocks)
+            post = existing.get((thread.pk, position))
+            if post is None:
+                new.append(Post(thread=thread, position=position, render_version=RENDER_VERSION,
+                                html=render_blocks(blocks, resolve), **values))
+                continue
+            if all(getattr(post, k) == values[k] for k in _COMPARED):
+                report.unchanged["post"] += 1
+                continue
+            if post.edited_at or post.hidden or post.format != Post.Format.ARCHIVE:
+                report.conflicts.append(f"NO.{thread.number} post {position}: changed on Daiou (edited, hidden or "
+                                        "redacted); the page's version was not applied")
+                continue
+            for k, v in values.items():
+                setattr(post, k, v)
+            post.html = render_blocks(blocks, resolve)
+            post.render_version = RENDER_VERSION
+            post.save()
+            changed.append(post.pk)
+            report.updated["post"] += 1
+    Post.objects.bulk_create(new, batch_size=1000)
     report.created["post"] += len(new)
+    announce_posts_changed(changed + [post.pk for post in new])
 
 
 def _remember_authors(parsed: ParsedVolume) -> None:

@@ -363,7 +363,9 @@ def test_a_body_of_more_empty_lines_than_a_stored_row_may_claim_still_parses():
         blocks_from_json(blocks_to_json(parse_body(text)))
 
 
-@pytest.mark.parametrize(("headers", "body"), [([("From", 1)], "x"), ([("From",)], "x"), ([], None), ([["To", b"x"]], "")])
+@pytest.mark.parametrize(("headers", "body"), [
+    ([("From", 1)], "x"), ([("From",)], "x"), ([], None), ([["To", b"x"]], ""),
+])
 def test_build_quote_refuses_what_is_not_text(headers, body):
     with pytest.raises(BlockError, match="pairs of text"):
         build_quote(1, headers, body)

@@ -207,6 +207,7 @@ def test_suffix_list_is_the_bundled_snapshot_without_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", record)
     extractor = hosts._make_suffix_extractor()
     assert extractor.extract_str("grp01.id.rakuten.co.jp.baby").top_domain_under_public_suffix == "jp.baby"
+    assert extractor.extract_str("evil.web.app").top_domain_under_public_suffix == "evil.web.app"  # private section
     assert attempts == []
 
 

@@ -1,0 +1,47 @@
+import pytest
+
+from forum import actions
+from forum.archive_io import import_volume
+from forum.signals import posts_changed
+from forum.tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def heard():
+    calls = []
+
+    def receiver(sender, post_ids, **kwargs):
+        calls.append(sorted(post_ids))
+
+    posts_changed.connect(receiver)
+    yield calls
+    posts_changed.disconnect(receiver)
+
+
+def test_posting_editing_and_importing_announce_the_posts_after_commit(member, heard, seed_path,
+                                                                       django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        thread = factories.thread(user=member)
+    first = thread.posts.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="返信"))
+        actions.edit_post(post=first, user=member, fields=actions.PostFields(body="直した"))
+    assert heard == [[first.pk], [reply.pk], [first.pk]]
+    with django_capture_on_commit_callbacks(execute=True):
+        import_volume(seed_path.read_text(encoding="utf-8"), "seed")
+    assert len(heard[-1]) == 16
+    with django_capture_on_commit_callbacks(execute=True):
+        import_volume(seed_path.read_text(encoding="utf-8"), "seed")
+    assert len(heard) == 4, "an unchanged re-import announces nothing"
+
+
+def test_nothing_is_announced_when_the_transaction_fails(member, heard, django_capture_on_commit_callbacks):
+    thread = factories.thread(user=member)
+    thread.locked = True
+    thread.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(actions.ThreadLocked):
+            actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="x"))
+    assert heard == []
