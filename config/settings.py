@@ -134,6 +134,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not keep its own
     _db["OPTIONS"] = {
+        # Parameters travel apart from the SQL: no client-side quoting of every post body.
+        "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),
         "pool": {
             "min_size": env_int("DB_POOL_MIN", 2),
             "max_size": env_int("DB_POOL_MAX", 10),

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Board, Draft, Post, Profile, Thread, Volume
+from .models import ArchiveAuthor, Board, Draft, Post, Profile, Thread, Volume
 
 
 class LargeTableAdmin(admin.ModelAdmin):
@@ -59,3 +59,14 @@ class DraftAdmin(LargeTableAdmin):
     search_fields = ["user__username", "key"]
     raw_id_fields = ["user"]
     list_select_related = ["user"]
+
+
+@admin.register(ArchiveAuthor)
+class ArchiveAuthorAdmin(LargeTableAdmin):
+    """Spellings of the old board's authors: link spellings of one person, or a spelling to a member."""
+
+    list_display = ["name", "handle", "same_as", "member"]
+    search_fields = ["name", "handle", "member__username"]
+    list_filter = [("member", admin.EmptyFieldListFilter), ("same_as", admin.EmptyFieldListFilter)]
+    raw_id_fields = ["same_as", "member"]
+    list_select_related = ["same_as", "member"]

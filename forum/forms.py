@@ -115,7 +115,7 @@ class DisplayNameMixin:
             taken = taken.exclude(pk=self.profile.pk)
         if taken.exists():
             raise forms.ValidationError(_("This name is already used by another member."), code="taken")
-        if name_is_reserved(name):
+        if name_is_reserved(name, user=self.profile.user if getattr(self, "profile", None) else None):
             raise forms.ValidationError(
                 _("This name belongs to an author of the old board's archive. If it is yours, ask an admin to "
                   "link it to your account."), code="reserved")

@@ -230,10 +230,13 @@ class ArchiveAuthor(models.Model):
         super().save(*args, **kwargs)
 
 
-def name_is_reserved(name: str) -> bool:
-    """Taken by an imported author's name or handle."""
+def name_is_reserved(name: str, user=None) -> bool:
+    """Taken by an imported author's name or handle (unless that spelling is linked to `user`)."""
     key = name_key(name)
-    return ArchiveAuthor.objects.filter(Q(name_key=key) | Q(handle_key=key)).exists()
+    spellings = ArchiveAuthor.objects.filter(Q(name_key=key) | Q(handle_key=key))
+    if user is not None and user.pk:
+        spellings = spellings.exclude(member=user)
+    return spellings.exists()
 
 
 class Profile(models.Model):
@@ -269,3 +272,28 @@ class Draft(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="draft_per_user_and_key")]
+
+
+class SortKeyField(models.BigIntegerField):
+    """A 64-bit integer declared INTEGER on SQLite, so that as a primary key it is the rowid."""
+
+    def db_type(self, connection):
+        return "integer" if connection.vendor == "sqlite" else super().db_type(connection)
+
+
+class SearchDocument(models.Model):
+    """A post as the search index holds it; written by forum.search_index only.
+
+    The key orders posts newest first when descending and is the row id of SQLite's FTS5
+    index: (posted_at in seconds since 1970) << 30 | post id. The texts are folded
+    (forum.search_text.fold) and cut to what is indexed; PostgreSQL adds a `tsv` column
+    (bigrams, characters, filter tokens) with a GIN index (migration 0005_search).
+    """
+
+    sort_key = SortKeyField(primary_key=True)
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="+")
+    thread_id = models.BigIntegerField()  # not a relation: deleting a thread cascades through the post
+    head = models.TextField(blank=True)  # the thread's title (first post only) and the post's subtitle
+    body = models.TextField(blank=True)  # text, quoted mails and the author's name, parts split by U+001F
+    meta = models.TextField(blank=True)  # filter tokens: _all _b<board> _q (quotes) _a<author>
+    version = models.PositiveSmallIntegerField()  # forum.search_text.TEXT_VERSION when written

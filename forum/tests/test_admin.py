@@ -5,7 +5,7 @@ from forum.tests import factories
 
 pytestmark = pytest.mark.django_db
 
-FORUM_MODELS = ["board", "volume", "thread", "post", "profile", "draft"]
+FORUM_MODELS = ["board", "volume", "thread", "post", "profile", "draft", "archiveauthor"]
 
 
 def test_every_forum_model_is_in_the_admin():

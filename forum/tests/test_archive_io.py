@@ -200,3 +200,55 @@ def test_any_body_a_member_can_submit_survives_export_import_export(member, body
     Post.objects.all().delete(); Thread.objects.all().delete(); Volume.objects.all().delete()
     import_volume(first, "exported")
     assert volume_page(Volume.objects.get()) == first
+
+
+def test_an_admin_links_spellings_and_a_member_account(seed_text, admin_client, member):
+    import_volume(seed_text, "seed")
+    spelling = ArchiveAuthor.objects.get(name="磯津千由紀", handle="寫眞機廢人")
+    other = ArchiveAuthor.objects.get(name="磯津千由紀", handle="")
+    response = admin_client.post(f"/admin/forum/archiveauthor/{other.pk}/change/",
+                                 {"name": other.name, "handle": "", "same_as": spelling.pk, "member": member.pk})
+    assert response.status_code == 302
+    other.refresh_from_db()
+    assert (other.same_as, other.member) == (spelling, member)
+    # The linked member may take the name; anybody else may not.
+    from forum.forms import ProfileForm
+
+    assert not ProfileForm({"display_name": "磯津千由紀"}, instance=member.profile).is_valid()
+    ArchiveAuthor.objects.filter(name="磯津千由紀").update(member=member)
+    assert ProfileForm({"display_name": "磯津千由紀"}, instance=member.profile).is_valid()
+    assert not SignupForm({"username": "x", "display_name": "磯津千由紀", "email": "x@example.org",
+                           "password1": "long pass phrase 1", "password2": "long pass phrase 1"}).is_valid()
+
+
+@pytest.mark.parametrize("name", ["author_spellings.txt", "extra_site_line.txt", "full_width.txt",
+                                  "header_variants.txt", "no_final_newline.txt", "odd_layout.txt",
+                                  "title_brackets.txt"])
+def test_every_messy_fixture_page_imports_and_exports_back(name):
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "archive_fixtures" / name).read_text(encoding="utf-8")
+    from forum.archive.volume import parse_volume
+
+    board_name = parse_volume(text).board
+    if not Board.objects.filter(name=board_name).exists():
+        Board.objects.create(name=board_name, slug="fixture")
+    report = import_volume(text, name)
+    assert report.created["post"] > 0
+    exported = volume_page(Volume.objects.get())
+    repaired = {r.line for r in parse_volume(text).repairs}
+    original, written = text.split("\n"), exported.split("\n")
+    assert [i + 1 for i, (a, b) in enumerate(zip(original, written)) if a != b] == sorted(repaired) or \
+        exported.replace("\r\n", "\n") == text.replace("\r\n", "\n")
+    assert import_volume(exported, name).created["post"] == 0
+
+
+@pytest.mark.parametrize("name", ["empty.txt", "garbage_after_board_line.txt", "not_volume.html",
+                                  "random_text.txt", "thread_without_header.txt"])
+def test_messy_fixture_pages_that_are_not_volumes_are_refused(name):
+    from pathlib import Path
+
+    before = snapshot()
+    with pytest.raises(ArchiveError, match="line"):
+        import_volume((Path(__file__).parent / "archive_fixtures" / name).read_text(encoding="utf-8"), name)
+    assert snapshot() == before

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import reset_queries
 
 from forum.archive.volume import ArchiveError
 from forum.archive_io import MAX_PAGE_BYTES, import_volume
@@ -29,6 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, paths, dry_run=False, **options):
         failed = 0
         for page in _pages(paths):
+            reset_queries()  # with DEBUG on, Django keeps each query's SQL until told otherwise
             try:
                 if page.stat().st_size > MAX_PAGE_BYTES:
                     raise ArchiveError(f"{page}: larger than {MAX_PAGE_BYTES // 2**20} MB; not a volume page")

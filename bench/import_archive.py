@@ -1,0 +1,80 @@
+"""Benchmark: import N synthetic volume pages (10 threads × 10 posts each) into an empty database.
+
+    .venv/bin/python bench/import_archive.py --pages 1000 --db sqlite
+    .venv/bin/python bench/import_archive.py --pages 1000 --db postgres
+
+Pages are generated once into bench/data/corpus-N (reused). The database is fresh each run:
+bench/data/import.sqlite3, or the PostgreSQL database daiou_bench_import (dropped first). It
+imports everything an import triggers (parsing, blocks, rendering, and whatever listens to
+posts_changed) and prints posts per second and the resident memory every 10% of the files.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "bench" / "data"
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    args = parser.parse_args()
+
+    corpus = DATA / f"corpus-{args.pages}"
+    python = sys.executable
+    if not corpus.exists():
+        per_board = max(1, args.pages // 2)
+        subprocess.run([python, "manage.py", "generate_corpus", str(corpus), "--volumes", str(per_board)],
+                       cwd=REPO, check=True)
+    if args.db == "sqlite":
+        db = DATA / "import.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{db}"
+    else:
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "DROP DATABASE IF EXISTS daiou_bench_import"], check=True)
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "CREATE DATABASE daiou_bench_import"], check=True)
+        url = "postgres://postgres@127.0.0.1:5432/daiou_bench_import"
+    os.environ["DATABASE_URL"] = url
+    # As deployed: with DEBUG on, Django would keep every query's SQL in memory.
+    os.environ.update(DEBUG="0", DAIOU_HTTPS="0", SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-" + "x" * 40))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(REPO))
+    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=REPO, check=True, env=os.environ)
+
+    import django
+
+    django.setup()
+    from forum.archive_io import import_volume
+
+    files = sorted(corpus.glob("*.txt"))
+    posts, started = 0, time.perf_counter()
+    samples = []
+    for i, path in enumerate(files, 1):
+        report = import_volume(path.read_text(encoding="utf-8"), str(path))
+        posts += report.created["post"]
+        if i % max(1, len(files) // 10) == 0 or i == len(files):
+            elapsed = time.perf_counter() - started
+            samples.append((i, posts, elapsed, rss_mb()))
+            print(f"{i:5d} files {posts:7d} posts {elapsed:7.1f} s {posts / elapsed:7.0f} posts/s rss {rss_mb():6.0f} MB",
+                  flush=True)
+    elapsed = time.perf_counter() - started
+    print(f"RESULT db={args.db} files={len(files)} posts={posts} seconds={elapsed:.1f} "
+          f"posts_per_second={posts / elapsed:.0f} rss_first={samples[0][3]:.0f}MB rss_last={samples[-1][3]:.0f}MB")
+
+
+if __name__ == "__main__":
+    main()
