@@ -130,7 +130,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file too: an in-memory database shares one cache between threads and
     # fails concurrent writers at once instead of queueing them as a real file does.
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test-daiou.sqlite3")}
+    # One per process, so that test runs side by side never share a file.
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-daiou-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not keep its own
     _db["OPTIONS"] = {

@@ -13,15 +13,11 @@ from django.utils.translation import gettext as _
 
 from . import counters
 from .signals import announce_posts_changed
-from .archive.member_body import compose_body
-from .blocks import blocks_to_json, parse_body
+from .archive.member_body import MemberBodyError, compose_body
+from .blocks import Quote, blocks_from_json, blocks_to_json, parse_body
+from .links import allowed_hosts
 from .models import Board, Draft, Post, Profile, Thread, Volume
 from .render import RENDER_VERSION, render_post
-
-
-def _blocks(fields) -> list[dict]:
-    """The blocks of the post as the archive format lays it out (subtitle, own text, quotes)."""
-    return blocks_to_json(parse_body(compose_body(fields.body, subtitle=fields.subtitle)))
 
 
 class ActionRefused(Exception):
@@ -38,6 +34,45 @@ class PostFields:
     subtitle: str = ""
     device: str = ""
     os: str = ""
+    quotes: tuple = ()  # forum.quoting.PendingQuote: redacted already
+
+
+def _content(fields: PostFields) -> dict:
+    """The stored forms of a member's post: blocks as the archive lays it out (subtitle, own
+    text, then the quoted mails), what the format cannot hold about the quotes, and the HTML."""
+    mails = [(q.headers, q.body) for q in fields.quotes]
+    try:
+        blocks = parse_body(compose_body(fields.body, subtitle=fields.subtitle, mails=mails))
+    except MemberBodyError as error:
+        raise ActionRefused(_("The post cannot be stored as it is: %(reason)s") % {"reason": error}) from None
+    details = [{"kind": q.kind, "html": q.html, "html_text": q.html_text, "attachments": q.attachments}
+               for q in fields.quotes]
+    html = render_post(fields.body, Post.Format.MARKDOWN, blocks=blocks, quote_details=details,
+                       allowed_hosts=allowed_hosts())
+    return {"blocks": blocks_to_json(blocks), "quote_details": details, "html": html, "render_version": RENDER_VERSION}
+
+
+def preview_html(fields: PostFields) -> str:
+    """Exactly the HTML the post will be published with."""
+    return _content(fields)["html"]
+
+
+def preview_quote_html(quote, number: int) -> str:
+    """One pending quote as it will be shown."""
+    fields = PostFields(body="", quotes=(quote,))
+    return _content(fields)["html"]
+
+
+def kept_quotes(post: Post) -> tuple:
+    """A post's quoted mails as pending quotes again, so that an edit of its text keeps them."""
+    from .quoting import PendingQuote
+
+    quotes = [b for b in blocks_from_json(post.blocks) if isinstance(b, Quote)]
+    details = list(post.quote_details) + [{}] * len(quotes)
+    return tuple(PendingQuote(kind=details[i].get("kind", "mail"), headers=[(h.name, h.value) for h in q.headers],
+                              body=q.body, html=details[i].get("html", ""), html_text=details[i].get("html_text", ""),
+                              attachments=details[i].get("attachments", []))
+                 for i, q in enumerate(quotes))
 
 
 def _author_fields(user) -> dict:
@@ -65,13 +100,11 @@ def _new_post(thread: Thread, position: int, user, fields: PostFields, now, repl
         posted_at=now,
         subtitle=fields.subtitle,
         source=fields.body,
-        blocks=_blocks(fields),
         format=Post.Format.MARKDOWN,
-        html=render_post(fields.body, Post.Format.MARKDOWN),
-        render_version=RENDER_VERSION,
         device=fields.device,
         os=fields.os,
         reply_to=reply_to,
+        **_content(fields),
         **_author_fields(user),
     )
 
@@ -133,13 +166,14 @@ def edit_post(*, post: Post, user, fields: PostFields) -> Post:
         raise ActionRefused(_("Only the author or a moderator may edit this post."))
     if post.format != Post.Format.MARKDOWN:
         raise ActionRefused(_("Archived posts are kept as they were written."))
+    if not fields.quotes:
+        fields = PostFields(**{**fields.__dict__, "quotes": kept_quotes(post)})
+    for name, value in _content(fields).items():
+        setattr(post, name, value)
     post.source = fields.body
     post.subtitle = fields.subtitle
     post.device = fields.device
     post.os = fields.os
-    post.blocks = _blocks(fields)
-    post.html = render_post(post.source, post.format)
-    post.render_version = RENDER_VERSION
     post.edited_at = timezone.now()
     post.save()
     counters.note_thread_changed(post.thread)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from . import archive, counters
 from .archive.member_body import compose_body
 from .archive.volume import ArchiveError, ParsedVolume, TitleRow, VolumeLink, parse_volume, write_volume
-from .blocks import blocks_to_json, parse_body
+from .blocks import blocks_from_json, blocks_to_json, parse_body, serialize_body
 from .models import ArchiveAuthor, Board, Post, Thread, Volume
 from .render import RENDER_VERSION, render_blocks
 from .signals import announce_posts_changed
@@ -51,7 +51,7 @@ class ImportReport:
         return out
 
 
-def _thread_resolver(boards_by_name: dict[str, Board] | None = None):
+def crossref_resolver():
     """Cross-references link to the referenced thread while it is in the archive."""
     cache: dict[tuple[str, int], str | None] = {}
 
@@ -123,7 +123,7 @@ def _store(parsed: ParsedVolume, report: ImportReport, source: str) -> None:
         if thread.volume_id != volume.pk:
             raise ImportRefused(f"{source}: thread NO.{number} is already in another volume; a thread's volume "
                                 "never changes")
-    resolve = _thread_resolver()
+    resolve = crossref_resolver()
     threads = _store_threads(board, volume, parsed, existing, report)
     _store_posts(threads, parsed, report, resolve)
     touched = [thread.pk for thread in threads]
@@ -269,6 +269,8 @@ def _post_for_export(post: Post) -> archive.volume.Post:
     layout = post.archive_layout or {}
     if post.format == Post.Format.ARCHIVE:
         body = post.source
+    elif post.blocks:
+        body = serialize_body(blocks_from_json(post.blocks))  # own text and quoted mails, as laid out
     else:
         body = compose_body(post.source, subtitle=post.subtitle)
     return archive.volume.Post(

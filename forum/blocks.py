@@ -222,7 +222,10 @@ BLOCK_KINDS: dict[str, type] = {cls.kind: cls for cls in get_args(Block)}
 # ---- recognising lines -------------------------------------------------------------------
 
 _QUOTE_MARK = re.compile(rf"(\*{{3,}}){SPACE}*以下引用({NUMBER})?{SPACE}*\*{{3,}}")
-_MAIL_HEADER = re.compile(r"(?i)(from|to|cc|bcc|reply-to|subject|date):(.*)")
+# The headers a quoted mail shows (Received lines never: they reveal the reporter's provider).
+_MAIL_HEADER = re.compile(
+    r"(?i)(from|sender|reply-to|return-path|to|cc|bcc|subject|date|message-id|x-mailer|authentication-results):(.*)"
+)
 _FIGURE = re.compile(rf"図({NUMBER})?")
 _DEADLINK = re.compile(rf"消滅[・･]{SHORT_DATE}")
 _SAME_AS_QUOTE = re.compile(rf"以下引用({NUMBER})と同文")
@@ -479,8 +482,9 @@ def build_quote(number: int | None, headers: list[tuple[str, str]], body: str) -
     quote = _read_quote(lines)
     if [(h.name, h.value) for h in quote.headers] != pairs:
         raise BlockError(
-            "the mail headers would not read back as given: names must be From, To, Cc, Bcc, "
-            "Reply-To, Subject or Date, and without headers the body must not start with one"
+            "the mail headers would not read back as given: names must be From, Sender, Reply-To, Return-Path, "
+            "To, Cc, Bcc, Subject, Date, Message-ID, X-Mailer or Authentication-Results, "
+            "and without headers the body must not start with one"
         )
     return quote
 

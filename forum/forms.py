@@ -61,7 +61,7 @@ class BodyField(forms.CharField):
         _reject_undecodable(value)
         if _CONTROL.sub("", value.replace("\t", "")) != value.replace("\t", ""):
             raise forms.ValidationError(_("The text holds control characters."), code="control")
-        if not value.strip():
+        if not value.strip() and self.required:
             raise forms.ValidationError(_("The body is empty."), code="required")
         # The archive format has no escaping: lines that would read as its structure are refused.
         problems = check_member_body(value)
@@ -90,6 +90,11 @@ class ReplyForm(forms.Form):
     )
     device = LineField(label=_("Device"), max_length=100, required=False, forbidden=DEVICE_MARKS)
     os = LineField(label=_("OS"), max_length=100, required=False, forbidden=DEVICE_MARKS)
+
+    def __init__(self, *args, has_quotes: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A post may be a quoted mail alone; without one, the member must write something.
+        self.fields["body"].required = not has_quotes
 
 
 class ThreadForm(ReplyForm):

@@ -176,6 +176,9 @@ class Post(models.Model):
     format = models.CharField(_("format"), max_length=10, choices=Format.choices, default=Format.MARKDOWN)
     # The body as an ordered list of blocks (forum.blocks), recognised once when saved.
     blocks = models.JSONField(default=list, blank=True, editable=False)
+    # What the archive format cannot hold about quoted mails, by quote: HTML source beside a
+    # text part, its extracted text, attachments (name, type, size, SHA-256), the kind (mail, sms).
+    quote_details = models.JSONField(default=list, blank=True, editable=False)
     html = models.TextField(editable=False)
     render_version = models.PositiveSmallIntegerField(default=0, editable=False)
     archive_layout = models.JSONField(null=True, blank=True, editable=False)
@@ -258,6 +261,47 @@ class Profile(models.Model):
     def save(self, *args, **kwargs):
         self.display_name_key = name_key(self.display_name)
         super().save(*args, **kwargs)
+
+
+class AllowedLinkHost(models.Model):
+    """A host whose links stay clickable in a member's own text (news sites, brands' own
+    domains); every other link is shown defanged. Subdomains are allowed with their host."""
+
+    host = models.CharField(_("host"), max_length=253, unique=True,
+                            help_text=_("Lower-case host name, e.g. nikkei.com (covers www.nikkei.com)."))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["host"]
+        verbose_name = _("allowed link host")
+        verbose_name_plural = _("allowed link hosts")
+
+    def __str__(self):
+        return self.host
+
+    def clean(self):
+        from incidents.hosts import normalize_host
+
+        host = normalize_host(self.host)
+        if host is None or host.is_ip:
+            raise ValidationError({"host": _("Enter a host name such as nikkei.com.")})
+        self.host = host.ascii
+
+
+class LearnedRecipient(models.Model):
+    """An address or name a member's quoted mails were sent to (mostly the member's own): it is
+    redacted from all their later quotes too."""
+
+    class Kind(models.TextChoices):
+        ADDRESS = "address", _("address")
+        NAME = "name", _("name")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="learned_recipients")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.CharField(max_length=254)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind", "value"], name="learned_recipient_once")]
 
 
 class Draft(models.Model):

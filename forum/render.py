@@ -4,6 +4,7 @@ Pages serve the stored result and never parse or sanitise on a request.
 """
 
 import html
+import re
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -13,11 +14,12 @@ import markdown
 from bleach.linkifier import LinkifyFilter
 
 from incidents.defang import defang_text_html
+from incidents.hosts import normalize_url
 
 from . import blocks as b
 
 # Bump when the output of render_post changes; `manage.py rerender` brings old posts up to it.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 
 # (board name, thread NO.) → the thread's URL when it is in the archive, else None.
 CrossrefResolver = Callable[[str, int], str | None]
@@ -30,6 +32,8 @@ ALLOWED_TAGS = frozenset(
 )
 ALLOWED_ATTRIBUTES = {"a": ["href", "title", "rel"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+# Besides bleach's output, the renderer itself adds spans around defanged addresses.
+DEFANG_ELEMENTS = {"span": ["class"]}
 LINK_REL = "nofollow ugc noopener noreferrer"
 
 _local = threading.local()
@@ -51,36 +55,98 @@ def _markdown() -> markdown.Markdown:
     return md
 
 
-def _set_link_attributes(attrs, new=False):
-    href = attrs.get((None, "href"), "")
-    if not href:
-        return attrs
-    attrs[(None, "rel")] = LINK_REL
-    attrs.pop((None, "target"), None)
-    return attrs
+_TAG = re.compile(r"(<[^>]*>)")
 
 
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_set_link_attributes], skip_tags={"pre", "code"})],
-)
+def host_is_allowed(host: str, allowed_hosts: frozenset[str]) -> bool:
+    """An allowed host, or a subdomain of one (www.nikkei.com under nikkei.com)."""
+    labels = host.split(".")
+    return any(".".join(labels[i:]) in allowed_hosts for i in range(len(labels)))
 
 
-def render_markdown(source: str) -> str:
+def _link_policy(allowed_hosts: frozenset[str]):
+    """A link in a member's own text stays a link only to an allowed host; any other is shown
+    as defanged text, so no bait link is ever one click away."""
+
+    def callback(attrs, new=False):
+        href = html.unescape(attrs.get((None, "href"), ""))  # attribute values arrive still escaped
+        url = normalize_url(href) if href.lower().startswith(("http://", "https://")) else None
+        if href.lower().startswith("mailto:") or (url and host_is_allowed(url.host.ascii, allowed_hosts)):
+            attrs[(None, "rel")] = LINK_REL
+            attrs.pop((None, "target"), None)
+            return attrs
+        text = attrs.get("_text", "")
+        # Drop the href; the text stays, with the address beside it, and both are defanged
+        # by _defang_text_segments.
+        if href and text != href:
+            text = f"{text} ({href})"
+        return {"_text": text}
+
+    return callback
+
+
+def render_markdown(source: str, allowed_hosts: frozenset[str] = frozenset()) -> str:
     """Markdown from a member → sanitised HTML (the allowlist is the last word, not Markdown)."""
-    return _cleaner.clean(_markdown().convert(source))
+    cleaner = bleach.Cleaner(
+        tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS, strip=True,
+        strip_comments=True,
+        filters=[partial(LinkifyFilter, callbacks=[_link_policy(allowed_hosts)], skip_tags={"pre", "code"})],
+    )
+    return _defang_text_segments(cleaner.clean(_markdown().convert(source)))
 
+
+def _defang_text_segments(markup: str) -> str:
+    """Every address in the text of sanitised markup defanged, except inside allowed links.
+
+    Links the policy refused were left as bare `<a>` elements: they become spans."""
+    out, in_link = [], False
+    for part in _TAG.split(markup):
+        if part.startswith("<"):
+            if part == "<a>":
+                part = '<span class="unlinked">'
+            elif part == "</a>" and not in_link:
+                part = "</span>"
+            elif part.startswith("<a "):
+                in_link = True
+            elif part == "</a>":
+                in_link = False
+            out.append(part)
+        elif part and not in_link:
+            out.append(defang_text_html(html.unescape(part)))
+        else:
+            out.append(part)
+    return "".join(out)
 
 def _text(text: str) -> str:
     # Every URL, host and address in quoted or archived text is shown defanged, never linked.
     return defang_text_html(text)
 
 
-def _quote(quote: b.Quote) -> str:
+def _size(size: int) -> str:
+    return f"{size:,} B" if size < 1024 else f"{size / 1024:,.1f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:,.1f} MB"
+
+
+def _quote_details(details: dict) -> str:
+    """What a quoted mail carries beyond the archive format: HTML source and text, attachments."""
+    parts = []
+    if details.get("html"):
+        parts.append('<details class="html-source"><summary>HTMLソース(文字として表示。実行も読み込みもしません)</summary>'
+                     f'<pre class="mail-body">{_text(details["html"])}</pre></details>')
+    if details.get("html_text"):
+        parts.append('<details class="html-text"><summary>HTML部分のテキスト</summary>'
+                     f'<pre class="mail-body">{_text(details["html_text"])}</pre></details>')
+    attachments = details.get("attachments") or []
+    if attachments:
+        rows = "".join(
+            f'<tr><td>{_text(a.get("name") or "—")}</td><td>{html.escape(a.get("type", ""))}</td>'
+            f'<td>{_size(int(a.get("size", 0)))}</td><td><code>{html.escape(a.get("sha256", ""))}</code></td></tr>'
+            for a in attachments)
+        parts.append('<table class="attachments"><caption>添付ファイル(保存も配信もしません)</caption>'
+                     "<tr><th>名前</th><th>種類</th><th>サイズ</th><th>SHA-256</th></tr>" + rows + "</table>")
+    return "".join(parts)
+
+
+def _quote(quote: b.Quote, details: dict | None = None) -> str:
     label = f"以下引用{quote.number}" if quote.number is not None else "以下引用"
     rows = "".join(
         f'<tr><th scope="row">{html.escape(h.name)}</th><td>{_text(h.value)}</td></tr>' for h in quote.headers
@@ -93,6 +159,8 @@ def _quote(quote: b.Quote) -> str:
         parts.append(f'<pre class="mail-body">{_text(quote.body)}</pre>')
     if quote.elision is not None:
         parts.append(_elision(quote.elision))
+    if details:
+        parts.append(_quote_details(details))
     parts.append("</section>")
     return "".join(parts)
 
@@ -156,7 +224,24 @@ def render_blocks(blocks: list, resolve_crossref: CrossrefResolver | None = None
     return f'<div class="archive-body">{"".join(out)}</div>'
 
 
-def render_post(source: str, format: str, resolve_crossref: CrossrefResolver | None = None) -> str:
+def render_post(source: str, format: str, resolve_crossref: CrossrefResolver | None = None, *,
+                blocks: list | None = None, quote_details: list | tuple = (),
+                allowed_hosts: frozenset[str] = frozenset()) -> str:
+    """A post's HTML, made once when it is saved. Archive posts render their blocks; a member's
+    post renders its own text as Markdown and then its quoted mails as inert cards."""
     if format == "archive":
-        return render_blocks(b.parse_body(source), resolve_crossref)
-    return render_markdown(source)
+        return render_blocks(blocks if blocks is not None else b.parse_body(source), resolve_crossref)
+    out = render_markdown(source, allowed_hosts)
+    quotes = [block for block in blocks or [] if isinstance(block, b.Quote)]
+    if quotes:
+        details = list(quote_details) + [None] * len(quotes)
+        out += '<div class="quotes">' + "".join(_quote(q, details[i]) for i, q in enumerate(quotes)) + "</div>"
+    return out
+
+
+def render_stored_post(post, *, allowed_hosts: frozenset[str] = frozenset(),
+                       resolve_crossref: CrossrefResolver | None = None) -> str:
+    """A stored post rendered again from what it keeps (`manage.py rerender`)."""
+    blocks = b.blocks_from_json(post.blocks) if post.blocks else None
+    return render_post(post.source, post.format, resolve_crossref, blocks=blocks,
+                       quote_details=post.quote_details, allowed_hosts=allowed_hosts)

@@ -83,20 +83,23 @@ def fold_with_offsets(text: str) -> tuple[str, list[int], list[int]] | None:
     """`fold(text)` with, for each character of it, the span [start, end) of `text` it comes
     from; None in the rare texts where folding piece by piece differs from folding the whole
     (Hangul jamo composing across characters, say): callers then show the text unmarked."""
+    folded = fold(text)
+    if folded == text:  # most Japanese lines: nothing to fold, every character maps to itself
+        return folded, list(range(len(text))), list(range(1, len(text) + 1))
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     i = 0
     n = len(text)
     while i < n:
-        folded, _ = _char_fold(text[i])
+        piece, _ = _char_fold(text[i])
         j = i + 1
         # A base character and the marks that compose with it (ﾌﾟ → プ) fold together.
         while j < n and _char_fold(text[j])[1]:
             j += 1
         if j > i + 1:
-            folded = _fold_chars(text[i:j])
-        for ch in folded:
+            piece = _fold_chars(text[i:j])
+        for ch in piece:
             chars.append(ch)
             starts.append(i)
             ends.append(j)
@@ -114,8 +117,7 @@ def fold_with_offsets(text: str) -> tuple[str, list[int], list[int]] | None:
         out_chars.append(ch)
         out_starts.append(start)
         out_ends.append(end)
-    folded = "".join(out_chars)
-    return (folded, out_starts, out_ends) if folded == fold(text) else None
+    return ("".join(out_chars), out_starts, out_ends) if "".join(out_chars) == folded else None
 
 
 @lru_cache(maxsize=65536)
@@ -240,8 +242,13 @@ class Term:
         tokens.extend(bigrams(last))
         return _fts_string(tokens)
 
-    def lexemes(self, marker: str = "") -> set[str]:
-        return lexemes([self.text], marker)
+    def query_lexemes(self, marker: str = "") -> set[str]:
+        """The lexemes a PostgreSQL document must hold: the bigrams of each segment, or the
+        character of a one-character segment."""
+        out: set[str] = set()
+        for segment in segments(self.text):
+            out.update(bigrams(segment) if len(segment) > 1 else [segment])
+        return {marker + lexeme for lexeme in out}
 
 
 def _fts_string(tokens: list[str]) -> str:

@@ -17,9 +17,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import actions
+from incidents import mail as mail_parser
+
+from . import actions, quoting
 from .forms import DraftForm, ProfileForm, ReplyForm, SignupForm, ThreadForm
 from .models import Board, Draft, Post, Profile, Thread, Volume
+from .links import allowed_hosts
 from .render import render_markdown
 
 HOME_THREADS_PER_BOARD = 5
@@ -103,8 +106,47 @@ def _draft_fields(data) -> dict:
     return {field: data.get(field, "").replace("\x00", "")[:limit] for field, limit in limits.items()}
 
 
+def _quote_step(request, step: str, quotes: list) -> tuple[list, list[str]]:
+    """One step of quoting in the composer: add a mail or an SMS, remove a quote, redact a flag."""
+    errors = []
+    try:
+        if step in ("add_mail", "add_sms") and len(quotes) >= quoting.MAX_QUOTES_PER_POST:
+            raise quoting.QuoteError(_("A post holds at most %(n)d quotes.") % {"n": quoting.MAX_QUOTES_PER_POST})
+        if step == "add_mail":
+            upload = request.FILES.get("mail_file")
+            if upload is not None:
+                if upload.size > mail_parser.MAX_MAIL_BYTES:
+                    raise quoting.QuoteError(_("The file is larger than 10 MB: not a mail Daiou can quote."))
+                data = upload.read()
+            else:
+                data = request.POST.get("mail_source", "")
+            added, addresses, names = quoting.quote_mail(data, request.user)
+            for quote in added:
+                quoting.check_quote(quote, len(quotes) + 1)
+            quoting.remember(request.user, addresses, names)
+            quotes = quotes + added
+        elif step == "add_sms":
+            quote = quoting.quote_sms(sender=request.POST.get("sms_sender", ""), text=request.POST.get("sms_text", ""),
+                                      received=request.POST.get("sms_received", ""), user=request.user)
+            quoting.check_quote(quote, len(quotes) + 1)
+            quotes = quotes + [quote]
+        elif step.startswith("remove:") and step[7:].isdecimal() and int(step[7:]) < len(quotes):
+            quotes = quotes[: int(step[7:])] + quotes[int(step[7:]) + 1:]
+        elif step.startswith("redact:") and step.count(":") == 2:
+            i, j = step.split(":")[1:]
+            if not (i.isdecimal() and j.isdecimal() and int(i) < len(quotes)):
+                raise quoting.QuoteError(_("That mark is no longer there."))
+            quotes = [*quotes[: int(i)], quoting.redact_flag(quotes[int(i)], int(j)), *quotes[int(i) + 1:]]
+        else:
+            raise quoting.QuoteError(_("Unknown step."))
+    except quoting.QuoteError as error:
+        errors.append(str(error))
+    return quotes, errors
+
+
 def _compose(request, *, form_class, draft_key, template, context, initial, submit):
-    """The composer's common flow: restore a draft, keep the text whatever goes wrong."""
+    """The composer's common flow: quote mails and SMS (redacted at once, carried signed),
+    preview, post; restore a draft, keep the text whatever goes wrong."""
     if not request.user.is_authenticated:
         if request.method == "POST":
             # The session expired while writing: keep the text in this (anonymous) session,
@@ -119,24 +161,44 @@ def _compose(request, *, form_class, draft_key, template, context, initial, subm
                            **{f: pending.get(f, "") for f in ("title", "subtitle", "body")})
         del request.session[PENDING_DRAFT]
 
+    quotes, quote_errors, preview, status = [], [], None, 200
     if request.method == "POST":
-        form = form_class(request.POST)
-        if form.is_valid():
-            try:
-                return submit(form)
-            except actions.ActionRefused as refused:
-                form.add_error(None, str(refused))
-        actions.save_draft(user=request.user, key=draft_key, **_draft_fields(request.POST))
-        status = 400
+        try:
+            quotes = quoting.unsign(request.POST.get("quotes_token", ""))
+        except quoting.QuoteError as error:
+            quote_errors.append(str(error))
+        step = request.POST.get("step", "post")
+        if step not in ("post", "preview"):
+            quotes, errors = _quote_step(request, step, quotes)
+            quote_errors += errors
+            # Not a submit yet: show the text as typed, without judging it.
+            form = form_class(initial={k: v for k, v in request.POST.items() if k in form_class.base_fields},
+                              has_quotes=bool(quotes))
+        else:
+            form = form_class(request.POST, has_quotes=bool(quotes))
+            if form.is_valid() and not quote_errors:
+                try:
+                    if step == "preview":
+                        preview = actions.preview_html(_fields(form, quotes))
+                    else:
+                        return submit(form, quotes)
+                except actions.ActionRefused as refused:
+                    form.add_error(None, str(refused))
+            if preview is None:
+                actions.save_draft(user=request.user, key=draft_key, **_draft_fields(request.POST))
+                status = 400
+        if quote_errors:
+            status = 400
     else:
         draft = Draft.objects.filter(user=request.user, key=draft_key).first()
         if draft:
             initial.update({"title": draft.title, "subtitle": draft.subtitle, "body": draft.body})
             messages.info(request, _("Your draft has been restored."))
         form = form_class(initial=initial)
-        status = 200
     return render(request, template, {
         **context, "form": form, "draft_key": draft_key, "action": request.get_full_path(),
+        "quotes": [(q, actions.preview_quote_html(q, n)) for n, q in enumerate(quotes, 1)],
+        "quotes_token": quoting.sign(quotes) if quotes else "", "quote_errors": quote_errors, "preview": preview,
     }, status=status)
 
 
@@ -145,17 +207,18 @@ def _profile_initial(user) -> dict:
     return {"device": profile.device, "os": profile.os} if profile else {}
 
 
-def _fields(form) -> actions.PostFields:
+def _fields(form, quotes=()) -> actions.PostFields:
     data = form.cleaned_data
-    return actions.PostFields(body=data["body"], subtitle=data["subtitle"], device=data["device"], os=data["os"])
+    return actions.PostFields(body=data["body"], subtitle=data["subtitle"], device=data["device"], os=data["os"],
+                              quotes=tuple(quotes))
 
 
 def new_thread(request, board):
     board = _board(board)
 
-    def submit(form):
+    def submit(form, quotes):
         thread = actions.create_thread(board=board, user=request.user, title=form.cleaned_data["title"],
-                                       fields=_fields(form), draft_key=f"thread:{board.slug}")
+                                       fields=_fields(form, quotes), draft_key=f"thread:{board.slug}")
         return redirect(thread)
 
     return _compose(request, form_class=ThreadForm, draft_key=f"thread:{board.slug}",
@@ -173,8 +236,8 @@ def reply(request, board, number):
     if thread.locked:
         return render(request, "forum/locked.html", {"thread": thread, "board": thread.board}, status=403)
 
-    def submit(form):
-        post = actions.create_reply(thread=thread, user=request.user, fields=_fields(form), reply_to=reply_to,
+    def submit(form, quotes):
+        post = actions.create_reply(thread=thread, user=request.user, fields=_fields(form, quotes), reply_to=reply_to,
                                     draft_key=f"reply:{thread.pk}")
         return redirect(post_url(thread, post.position))
 
@@ -198,7 +261,7 @@ def preview(request):
     content = request.POST.get("content", "")
     if len(content) > settings.DAIOU_MAX_BODY_LENGTH:
         return HttpResponse(_("The text is too long to preview."), status=413, content_type="text/plain; charset=utf-8")
-    return HttpResponse(render_markdown(content))
+    return HttpResponse(render_markdown(content, allowed_hosts()))
 
 
 @require_POST
@@ -271,7 +334,7 @@ def edit_post(request, board, number, position):
     if post.format != Post.Format.MARKDOWN:
         raise PermissionDenied(_("Archived posts are kept as they were written."))
     initial = {"subtitle": post.subtitle, "body": post.source, "device": post.device, "os": post.os}
-    form = ReplyForm(request.POST or None, initial=initial)
+    form = ReplyForm(request.POST or None, initial=initial, has_quotes=bool(post.quote_details))
     if request.method == "POST" and form.is_valid():
         actions.edit_post(post=post, user=request.user, fields=_fields(form))
         messages.success(request, _("The post has been saved."))

@@ -287,11 +287,31 @@ def defang_text_html(text: str) -> str:
     for span in find_indicators(text):
         if span.nested:
             continue
-        parts.append(html.escape(text[position:span.start]))
+        parts.append(_plain(text[position:span.start]))
         parts.append(_render(span))
         position = span.end
-    parts.append(html.escape(text[position:]))
+    parts.append(_plain(text[position:]))
     return "".join(parts)
+
+
+# A scheme left in text that is not a whole URL (`https://***.monex.co.jp/`, a broken host, a
+# template's `http://[placeholder]/`): not an indicator, but not left fanged either.
+_LEFTOVER_SCHEME = re.compile(r"(?i)\b(h)tt(ps?)(?=[:：])|\b(f)t(p)(?=[:：][/／]{2})")
+
+
+def defang_leftover_schemes(text: str) -> str:
+    """`http:`, `https:`, `ftp://` that are not part of a whole URL, defanged all the same."""
+    return _LEFTOVER_SCHEME.sub(_defang_scheme, text)
+
+
+def _plain(text: str) -> str:
+    return html.escape(defang_leftover_schemes(text))
+
+
+def _defang_scheme(match: re.Match) -> str:
+    if match.group(1):
+        return "hxx" + match.group(2).lower()
+    return "fxp"
 
 
 def _render(span: Span) -> str:

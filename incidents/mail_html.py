@@ -82,7 +82,7 @@ def _walk(root):
     root_id = root.mem_id
     node = root
     while node is not None:
-        tag = node.tag
+        tag = node.tag or "-unknown"  # lexbor gives some malformed nodes no tag name
         descend = False
         if tag == "-text":
             yield "text", node

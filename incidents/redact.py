@@ -572,14 +572,28 @@ def _context_start(text: str, position: int, lines_above: int, max_chars: int) -
     return start + 1
 
 
-def _in_personal_context(text: str, start: int, end: int) -> bool:
+PHONE_CONTACT = "contact"  # near 電話番号, 連絡先, までお電話…: the number readers are told to call
+PHONE_PARTY = "party"      # under an order's party label (注文者…): a customer's number
+PHONE_OTHER = "other"      # anywhere else: mentioned, possibly a third party's
+
+
+def phone_context(text: str, start: int, end: int) -> str:
+    """Where the number at text[start:end] stands: PHONE_PARTY, PHONE_CONTACT or PHONE_OTHER.
+
+    Redaction flags every number but a contact one; incidents.extract records only contact
+    numbers as a scam's contact. A party label wins over contact words around it."""
     if _PARTY_CONTEXT.search(text, _context_start(text, start, PARTY_CONTEXT_LINES, 300), start):
-        return True
+        return PHONE_PARTY
     line_end = text.find("\n", end, end + CONTACT_CONTEXT_AFTER)
     after = line_end if line_end >= 0 else min(len(text), end + CONTACT_CONTEXT_AFTER)
     before = _context_start(text, start, CONTACT_CONTEXT_LINES, 200)
-    return not (_CONTACT_CONTEXT.search(text, before, start)
-                or _CONTACT_CONTEXT.search(text, end, after))
+    if _CONTACT_CONTEXT.search(text, before, start) or _CONTACT_CONTEXT.search(text, end, after):
+        return PHONE_CONTACT
+    return PHONE_OTHER
+
+
+def _in_personal_context(text: str, start: int, end: int) -> bool:
+    return phone_context(text, start, end) != PHONE_CONTACT
 
 
 def _mask_digits(number: str) -> str:
@@ -601,6 +615,44 @@ def _phone_flags(text: str, field: str) -> Iterable[Mark]:
                 start = candidate.start() + match.start
                 yield Mark(field, start, start + len(match.raw_string), FLAG_PERSONAL_PHONE,
                            _mask_digits(match.raw_string))
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    """A phone number found in text, for incidents' indicators."""
+
+    start: int
+    end: int
+    raw: str           # as written
+    e164: str | None   # None: written like a phone number in a contact context, but not a valid one
+    context: str       # PHONE_CONTACT, PHONE_PARTY or PHONE_OTHER
+
+
+_INVALID_PHONE_START = re.compile(f"[0０+＋(（]")
+
+
+def find_phone_numbers(text: str, region: str = "JP") -> list[PhoneNumber]:
+    """Valid phone numbers (phonenumbers, VALID leniency, as the flags use) with their context,
+    and numbers that are not valid but written as phone numbers right where a contact number
+    stands ("至急(01)-50-5830-6860までお電話ください"): scammers get digits wrong, and readers
+    search what the mail says. Elsewhere an invalid run of digits is an order or version number."""
+    found = []
+    for candidate in _PHONE_CANDIDATE.finditer(text):
+        raw = candidate.group()
+        digits = _NOT_DIGIT.sub("", raw)
+        if len(raw) < PHONE_DIGITS.start or len(digits) not in PHONE_DIGITS:
+            continue
+        context = phone_context(text, candidate.start(), candidate.end())
+        matches = list(phonenumbers.PhoneNumberMatcher(raw, region, leniency=phonenumbers.Leniency.VALID))
+        for match in matches:
+            start = candidate.start() + match.start
+            found.append(PhoneNumber(
+                start, start + len(match.raw_string), match.raw_string,
+                phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164), context))
+        if (not matches and context == PHONE_CONTACT and "." not in raw
+                and _INVALID_PHONE_START.match(raw) and _NOT_DIGIT.search(raw)):
+            found.append(PhoneNumber(candidate.start(), candidate.end(), raw, None, context))
+    return found
 
 
 def _postal_flags(text: str, field: str) -> Iterable[Mark]:

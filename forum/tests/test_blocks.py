@@ -245,7 +245,7 @@ def test_build_quote_takes_a_trailing_elision_as_the_quote_reads_it():
 
 @pytest.mark.parametrize(("headers", "body", "message"), [
     ([("Subject", "x")], "前\n********** 以下引用 **********", "quote mark"),
-    ([("X-Mailer", "x")], "本文", "would not read back"),
+    ([("X-Spam-Score", "x")], "本文", "would not read back"),
     ([("Subject", "一\n二")], "本文", "line break"),
     ([], "From: someone\n本文", "would not read back"),
 ])
@@ -373,3 +373,11 @@ def test_build_quote_refuses_what_is_not_text(headers, body):
 
 def test_build_quote_takes_header_pairs_as_lists_too():
     assert build_quote(1, [["Subject", "件名"]], "本文").headers[0].value == "件名"
+
+
+def test_the_shown_headers_of_a_parsed_mail_read_back_as_headers():
+    shown = [("From", "a <a@b.jp>"), ("Sender", "s@b.jp"), ("Reply-To", "r@b.jp"), ("Return-Path", "<p@b.jp>"),
+             ("To", "xxxx <xxxx@xxxx.name>"), ("Cc", ""), ("Subject", "件名"), ("Date", "Mon, 1 Jan 2024 10:00:00 +0900"),
+             ("Message-ID", "<1@b.jp>"), ("X-Mailer", "Foxmail 7"), ("Authentication-Results", "spf=fail")]
+    quote = build_quote(1, shown, "本文")
+    assert [(h.name, h.value) for h in quote.headers] == shown

@@ -5,7 +5,8 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from forum.render import ALLOWED_ATTRIBUTES, ALLOWED_PROTOCOLS, ALLOWED_TAGS, LINK_REL, render_markdown, render_post
+from forum.render import (ALLOWED_ATTRIBUTES, ALLOWED_PROTOCOLS, ALLOWED_TAGS, DEFANG_ELEMENTS, LINK_REL,
+                          render_markdown, render_post)
 
 
 class TagAudit(HTMLParser):
@@ -16,10 +17,10 @@ class TagAudit(HTMLParser):
         self.problems = []
 
     def handle_starttag(self, tag, attrs):
-        if tag not in ALLOWED_TAGS:
+        if tag not in ALLOWED_TAGS | DEFANG_ELEMENTS.keys():
             self.problems.append(f"element <{tag}>")
         for name, value in attrs:
-            if name not in ALLOWED_ATTRIBUTES.get(tag, []):
+            if name not in ALLOWED_ATTRIBUTES.get(tag, []) + DEFANG_ELEMENTS.get(tag, []):
                 self.problems.append(f"attribute {name} on <{tag}>")
             if name == "href":
                 scheme = urlsplit(value or "").scheme.lower()
@@ -59,10 +60,18 @@ def test_raw_html_in_a_post_is_shown_as_text():
     assert render_markdown("<b>太字</b>") == "<p>&lt;b&gt;太字&lt;/b&gt;</p>"
 
 
-def test_links_are_marked_nofollow_ugc_and_open_no_window():
-    html = render_markdown("[ニュース](https://www.nikkei.com/) and https://example.com/bare")
+def test_links_to_allowed_hosts_are_marked_nofollow_ugc_and_open_no_window():
+    html = render_markdown("[ニュース](https://www.nikkei.com/) and https://nikkei.com/bare", frozenset({"nikkei.com"}))
     assert html.count(f'rel="{LINK_REL}"') == 2
     assert "target=" not in html
+
+
+def test_every_other_link_in_a_members_text_is_defanged_text():
+    html = render_markdown("見て https://grp01.id.rakuten.co.jp.baby/ と [ここ](https://evil-shop.com/y?a=1&b=2)"
+                           " と https://www.nikkei.com.evil-shop.com/", frozenset({"nikkei.com"}))
+    assert "<a" not in html and "https://" not in html
+    assert "hxxps://grp01[.]id[.]rakuten[.]co[.]jp[.]baby/" in html
+    assert "ここ (" in html and "hxxps://evil-shop[.]com/y?a=1&amp;b=2" in html
 
 
 def test_markdown_formatting_survives():

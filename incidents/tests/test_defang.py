@@ -7,7 +7,8 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from incidents.defang import defang_email, defang_host, defang_text_html, defang_url, find_indicators
+from incidents.defang import (defang_email, defang_host, defang_leftover_schemes, defang_text_html, defang_url,
+                              find_indicators)
 from incidents.hosts import Host, Url, normalize_host, normalize_url, refang, registrable_domain
 from incidents.tests.test_hosts import TRICKY_PIECES, any_text, url_like_text
 
@@ -278,7 +279,9 @@ def assert_safe_and_faithful(text):
     without_our_tags = ALLOWED_TAG.sub("", rendered)
     assert "<" not in without_our_tags and ">" not in without_our_tags
     spans = [span for span in find_indicators(text) if not span.nested]
-    between = [text[a:b] for a, b in zip([0] + [s.end for s in spans], [s.start for s in spans] + [len(text)])]
+    between = [defang_leftover_schemes(text[a:b])
+               for a, b in zip([0] + [s.end for s in spans], [s.start for s in spans] + [len(text)])]
+    assert not FANGED_SCHEME.search(html.unescape(ALLOWED_TAG.sub("", rendered)).replace("xxxx@xxxx.name", ""))
     assert [html.unescape(piece) for piece in RENDERED_SPAN.split(rendered)[::2]] == between
     shown = [html.unescape(ALLOWED_TAG.sub("", inner)) for inner in RENDERED_SPAN.findall(rendered)]
     assert shown == [

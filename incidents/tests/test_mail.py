@@ -576,3 +576,13 @@ def test_html_text_blocks_and_hidden_elements():
 def test_html_text_is_cut_at_the_tag_budget():
     extracted = html_to_text("<p>x" * 50, max_tags=10)
     assert extracted.truncated and extracted.text.count("x") == 10
+
+
+def test_html_nodes_without_a_tag_name_do_not_break_the_text_extraction():
+    from incidents.mail_html import html_to_text
+
+    # Found by the browser test's payloads: lexbor leaves some malformed nodes without a tag.
+    for payload in ['<svg><![CDATA[><image xlink:href="]]><img src=xx:x onerror=alert(2)//"></svg>',
+                    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+                    "<x:script xmlns:x=\"http://www.w3.org/1999/xhtml\">alert(1)</x:script>", "<?xml-stylesheet?>"]:
+        html_to_text(payload)

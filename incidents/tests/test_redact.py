@@ -611,3 +611,30 @@ def test_no_recipient_address_survives_in_any_corpus_mail(shared_dir):
             leaks += [(record["file"], spelling) for spelling in spellings
                       if spelling.lower() in published]
     assert leaks == []
+
+
+# --- phone numbers for incidents' indicators (find_phone_numbers, phone_context) ----------------
+
+def test_phone_numbers_with_their_context():
+    from incidents.redact import PHONE_CONTACT, PHONE_OTHER, PHONE_PARTY, find_phone_numbers
+
+    text = ("電話番号 : 090-3034-1000 (受付時間:9:00 - 21:00)\n※海外からの連絡の場合 :\n81(国コード)-090-3034-1100\n"
+            "至急(01)-50-5830-6860までお電話ください。\n\n\n\nMSHTML 11.00.10570.1001\n\n\n\n"
+            "注文者 山本 直男 様\n〒810-0011 福岡県福岡市中央区高砂2-8-20\n080-3923-2042\n\n\n\n"
+            "注文番号 263126-20200825-004\n\n\n\nお店の番号は 03-1234-5678 です")
+    found = [(p.raw, p.e164, p.context) for p in find_phone_numbers(text)]
+    assert found == [
+        ("090-3034-1000", "+819030341000", PHONE_CONTACT),
+        ("090-3034-1100", "+819030341100", PHONE_CONTACT),
+        ("(01)-50-5830-6860", None, PHONE_CONTACT),   # not valid, but where the mail says to call
+        ("080-3923-2042", "+818039232042", PHONE_PARTY),
+        ("03-1234-5678", "+81312345678", PHONE_OTHER),
+    ]
+    assert all(text[p.start:p.end] == p.raw for p in find_phone_numbers(text))
+
+
+def test_invalid_numbers_away_from_a_contact_context_are_not_phone_numbers():
+    from incidents.redact import find_phone_numbers
+
+    assert find_phone_numbers("番号 (01)-50-5830-6860 のご案内") == []
+    assert find_phone_numbers("お電話は 11.00.10570.1001 まで") == []

@@ -1,8 +1,10 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from forum.archive_io import crossref_resolver
+from forum.links import allowed_hosts
 from forum.models import Post
-from forum.render import RENDER_VERSION, render_post
+from forum.render import RENDER_VERSION, render_stored_post
 
 BATCH = 500
 
@@ -16,12 +18,14 @@ class Command(BaseCommand):
     def handle(self, *args, all=False, **options):
         posts = Post.objects.all() if all else Post.objects.exclude(render_version=RENDER_VERSION)
         last_pk, done = 0, 0
+        allowed, resolve = allowed_hosts(), crossref_resolver()
         while True:
-            batch = list(posts.filter(pk__gt=last_pk).order_by("pk").only("pk", "source", "format")[:BATCH])
+            batch = list(posts.filter(pk__gt=last_pk).order_by("pk")
+                         .only("pk", "source", "format", "blocks", "quote_details")[:BATCH])
             if not batch:
                 break
             for post in batch:
-                post.html = render_post(post.source, post.format)
+                post.html = render_stored_post(post, allowed_hosts=allowed, resolve_crossref=resolve)
                 post.render_version = RENDER_VERSION
             with transaction.atomic():
                 Post.objects.bulk_update(batch, ["html", "render_version"])

@@ -1,0 +1,325 @@
+"""Keeping the search index in step with the posts (ISSUE 7; docs/search.md).
+
+`index_posts` (re)writes the documents of some posts: the `posts_changed` receiver calls it
+after every commit that wrote posts (new, edited, hidden, imported) and a thread's title
+change re-indexes its first post. `rebuild` makes the whole index again
+(`manage.py rebuild_search_index`). Visibility is not stored: searches read it from the posts
+and threads themselves, so hiding a post or a thread takes effect at once, however done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+
+from . import search_text as st
+from .models import Post, SearchDocument
+
+log = logging.getLogger(__name__)
+
+KEY_SHIFT = 30  # a sort key is (posted_at in seconds) << 30 | post id
+POST_ID_LIMIT = 1 << KEY_SHIFT
+MAX_SECONDS = (1 << (63 - KEY_SHIFT)) - 1
+BATCH = 500
+BULK_POSTGRES = 20_000  # posts to index past which a rebuild drops the GIN index and builds it again
+# As migration 0005_search makes it; a rebuild that dropped it makes it again.
+POSTGRES_GIN_INDEX = ("CREATE INDEX forum_searchdocument_tsv ON forum_searchdocument "
+                      "USING gin (tsv) WITH (fastupdate = off)")
+
+# Filter tokens (the `meta` column, and `\x01`-marked lexemes on PostgreSQL). Text tokens are
+# at most two characters, so these cannot meet them even outside their own column.
+ALL_TOKEN = "_all"
+QUOTE_TOKEN = "_q"
+META_MARK = "\x01"  # filter tokens in a tsvector
+HEAD_MARK = "\x02"  # title/subtitle tokens in a tsvector, for relevance
+
+
+def sort_key(posted_at: datetime, post_id: int) -> int:
+    if not 0 < post_id < POST_ID_LIMIT:
+        raise ValueError(f"post id {post_id} does not fit a search key")
+    return key_at(posted_at) | post_id
+
+
+def key_at(moment: datetime) -> int:
+    """The smallest key of a post made at `moment` (before 1970 counts as 1970, after 2242 as
+    2242: 64-bit keys hold 33 bits of seconds)."""
+    return min(max(0, int(moment.timestamp())), MAX_SECONDS) << KEY_SHIFT
+
+
+def post_id_of(key: int) -> int:
+    return key & (POST_ID_LIMIT - 1)
+
+
+def month_token(key: int) -> str:
+    moment = datetime.fromtimestamp(key >> KEY_SHIFT, UTC)
+    return f"_m{moment:%Y-%m}"
+
+
+def board_token(board_id: int) -> str:
+    return f"_b{board_id}"
+
+
+def author_token(name: str) -> str:
+    """A name's token: who wrote a post is a filter, matched exactly after folding."""
+    folded = st.fold(name).strip()
+    return "_a" + hashlib.blake2b(folded.encode(), digest_size=8).hexdigest()
+
+
+# ---- what a post says ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostTexts:
+    """The searchable texts of a post as written, in the order a page shows them."""
+
+    head: list[str]  # the thread's title (for the first post) and the subtitle
+    body: list[str]  # the post's blocks: own text, news, quoted mails (headers and text)…
+    authors: list[str]  # name and handle
+    has_quote: bool
+
+
+def post_texts(post: Post, thread_title: str | None) -> PostTexts:
+    """`thread_title` only for a thread's first post: a title search finds the thread once."""
+    body: list[str] = []
+    has_quote = False
+    for block in post.blocks if isinstance(post.blocks, list) else []:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("kind")
+        if kind in ("text", "news"):
+            body.append(_str(block.get("text")))
+        elif kind == "quote":
+            has_quote = True
+            body.extend(_str(header.get("line")) for header in block.get("headers") or [] if isinstance(header, dict))
+            body.append(_str(block.get("body")))
+            if isinstance(block.get("elision"), dict):
+                body.append(_str(block["elision"].get("line")))
+        elif kind in ("citation", "figure"):
+            body.append(_str(block.get("line")))
+            extra = block.get("deadlink") if kind == "citation" else None
+            if isinstance(extra, dict):
+                body.append(_str(extra.get("line")))
+            if kind == "figure":
+                body.append(_str(block.get("caption")))
+        elif kind in ("elision", "deadlink", "supplement", "note", "crossref"):
+            body.append(_str(block.get("line")))
+    if not body and post.source and not post.blocks:
+        body.append(post.source)  # a post saved before bodies had blocks
+    head = [t for t in (thread_title or "", post.subtitle) if t]
+    authors = [t for t in (post.author_name, post.handle) if t]
+    return PostTexts(head, [t for t in body if t], authors, has_quote)
+
+
+def _str(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class Document:
+    sort_key: int
+    post_id: int
+    thread_id: int
+    head: str  # folded parts joined by FIELD_SEPARATOR
+    body: str
+    meta: str  # space-separated filter tokens
+
+    def head_parts(self) -> list[str]:
+        return self.head.split(st.FIELD_SEPARATOR) if self.head else []
+
+    def body_parts(self) -> list[str]:
+        return self.body.split(st.FIELD_SEPARATOR) if self.body else []
+
+    def fts_row(self) -> tuple[int, str, str, str]:
+        """The FTS5 row: exactly what `delete` must be given again to take it out."""
+        return self.sort_key, st.fts_tokens(self.head_parts()), st.fts_tokens(self.body_parts()), self.meta
+
+    def lexemes(self) -> list[str]:
+        head = self.head_parts()
+        lexemes = st.lexemes(head) | st.lexemes(self.body_parts()) | st.lexemes(head, HEAD_MARK)
+        lexemes.update(META_MARK + token for token in self.meta.split())
+        lexemes.add(META_MARK + month_token(self.sort_key))
+        return list(lexemes)
+
+
+def document(post: Post, board_id: int, thread_title: str | None) -> Document:
+    texts = post_texts(post, thread_title)
+    sep = st.FIELD_SEPARATOR
+    head = sep.join(st.fold(t) for t in texts.head)
+    # The author's name comes last, so that cutting a long body never drops it.
+    body = st.cap_indexed(sep.join(st.fold(t) for t in texts.body))
+    body = sep.join(p for p in (body, *(st.fold(t) for t in texts.authors)) if p)
+    meta = [ALL_TOKEN, board_token(board_id), *(author_token(a) for a in texts.authors)]
+    if texts.has_quote:
+        meta.append(QUOTE_TOKEN)
+    return Document(sort_key(post.posted_at, post.pk), post.pk, post.thread_id, head[:st.MAX_INDEXED_CHARS],
+                    body, " ".join(dict.fromkeys(meta)))
+
+
+POST_FIELDS = ("id", "thread_id", "position", "posted_at", "author_name", "handle", "subtitle", "source", "blocks",
+               "thread__title", "thread__board_id")
+
+
+def _documents(posts: Iterable[Post]) -> Iterator[Document]:
+    for post in posts:
+        title = post.thread.title if post.position == 1 else None
+        yield document(post, post.thread.board_id, title)
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+
+def index_posts(post_ids: Iterable[int]) -> int:
+    """Write the documents of these posts again (posts that no longer exist leave the index)."""
+    ids = sorted(set(post_ids))
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        posts = Post.objects.filter(pk__in=chunk).select_related("thread").only(*POST_FIELDS)
+        with transaction.atomic():
+            _replace(chunk, list(_documents(posts)))
+    return len(ids)
+
+
+def index_first_post_of(thread_id: int) -> None:
+    ids = list(Post.objects.filter(thread_id=thread_id, position=1).values_list("pk", flat=True))
+    index_posts(ids)
+
+
+def _replace(post_ids: list[int], documents: list[Document]) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            _delete_fts_rows(cursor, post_ids)
+        SearchDocument.objects.filter(post_id__in=post_ids).delete()
+        _insert(cursor, documents)
+
+
+def _delete_fts_rows(cursor, post_ids: list[int]) -> None:
+    # A contentless FTS5 row is deleted by giving its tokens again, made from the stored text.
+    old = SearchDocument.objects.filter(post_id__in=post_ids)
+    rows = []
+    for doc in old.values_list("sort_key", "post_id", "thread_id", "head", "body", "meta", "version"):
+        if doc[-1] != st.TEXT_VERSION:
+            log.error("search document of post %s was made by text version %s: run rebuild_search_index",
+                      doc[1], doc[-1])
+            continue
+        rows.append(Document(*doc[:-1]).fts_row())
+    cursor.executemany(
+        "INSERT INTO forum_searchindex (forum_searchindex, rowid, head, body, meta) VALUES ('delete', %s, %s, %s, %s)",
+        rows,
+    )
+
+
+def _insert(cursor, documents: list[Document]) -> None:
+    if not documents:
+        return
+    columns = "sort_key, post_id, thread_id, head, body, meta, version"
+    values = [(d.sort_key, d.post_id, d.thread_id, d.head, d.body, d.meta, st.TEXT_VERSION) for d in documents]
+    if connection.vendor == "sqlite":
+        cursor.executemany(f"INSERT INTO forum_searchdocument ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)", values)
+        cursor.executemany("INSERT INTO forum_searchindex (rowid, head, body, meta) VALUES (%s, %s, %s, %s)",
+                           [d.fts_row() for d in documents])
+    else:
+        cursor.executemany(
+            f"INSERT INTO forum_searchdocument ({columns}, tsv) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, array_to_tsvector(%s::text[]))",
+            [(*row, d.lexemes()) for row, d in zip(values, documents)],
+        )
+
+
+# ---- rebuilding ------------------------------------------------------------------------------
+
+
+def rebuild(*, resume: bool = False, batch: int = 2000, progress=None) -> int:
+    """Index every post again; with `resume`, only posts after the highest one indexed (a
+    rebuild that was stopped goes on). Returns how many posts were indexed."""
+    after = 0
+    if resume:
+        after = SearchDocument.objects.order_by("-post_id").values_list("post_id", flat=True).first() or 0
+    # Filling a GIN index row by row is several times slower than building it once.
+    if connection.vendor == "postgresql" and Post.objects.filter(pk__gt=after).count() > BULK_POSTGRES:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX IF EXISTS forum_searchdocument_tsv")
+    if not resume:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute("INSERT INTO forum_searchindex (forum_searchindex) VALUES ('delete-all')")
+            cursor.execute("DELETE FROM forum_searchdocument")
+    done = 0
+    while True:
+        posts = list(Post.objects.filter(pk__gt=after).select_related("thread").only(*POST_FIELDS)
+                     .order_by("pk")[:batch])
+        if not posts:
+            break
+        with transaction.atomic(), connection.cursor() as cursor:
+            _insert(cursor, list(_documents(posts)))
+        after = posts[-1].pk
+        done += len(posts)
+        if progress:
+            progress(done, after)
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('forum_searchdocument_tsv') IS NULL")
+            if cursor.fetchone()[0]:
+                cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+                cursor.execute(POSTGRES_GIN_INDEX)
+    optimize()
+    return done
+
+
+def optimize() -> None:
+    """Merge the index after bulk writes (FTS5 segments; PostgreSQL statistics)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("INSERT INTO forum_searchindex (forum_searchindex) VALUES ('optimize')")
+        else:
+            cursor.execute("ANALYZE forum_searchdocument")
+
+
+# ---- receivers (connected in forum.apps) -----------------------------------------------------
+
+# Searches leave hidden posts and threads out by reading these (a handful of rows each).
+# Migration 0005 makes them; post_migrate makes them again when a later migration rebuilt the
+# table without them (SQLite remakes a table to add some columns, and knows only the model's
+# own indexes).
+HIDDEN_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS forum_post_hidden_ids ON forum_post (id) WHERE hidden",
+    "CREATE INDEX IF NOT EXISTS forum_thread_hidden_ids ON forum_thread (id) WHERE hidden",
+]
+
+
+def ensure_hidden_indexes(sender, using="default", **kwargs) -> None:
+    from django.db import connections
+
+    db = connections[using]
+    if not {"forum_post", "forum_thread"} <= set(db.introspection.table_names()):
+        return
+    with db.cursor() as cursor:
+        for statement in HIDDEN_INDEXES:
+            cursor.execute(statement)
+
+
+
+def on_posts_changed(sender, post_ids, **kwargs) -> None:
+    try:
+        index_posts(post_ids)
+    except Exception:  # the posts are saved whatever happens here; a rebuild repairs the index
+        log.exception("search index not updated for posts %s", list(post_ids)[:20])
+
+
+def on_thread_saved(sender, instance, created, update_fields=None, **kwargs) -> None:
+    """A changed title is searched for in the thread's first post (new threads: posts_changed)."""
+    if created or (update_fields is not None and "title" not in update_fields):
+        return
+    thread_id = instance.pk
+    transaction.on_commit(lambda: _reindex_first_post(thread_id))
+
+
+def _reindex_first_post(thread_id: int) -> None:
+    try:
+        index_first_post_of(thread_id)
+    except Exception:
+        log.exception("search index not updated for thread %s", thread_id)
