@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 
-from .models import ArchiveAuthor, Board, Draft, Post, Profile, Thread, Volume
+from .models import (AllowedLinkHost, ArchiveAuthor, Board, Draft, LearnedRecipient, Post, Profile, SearchDocument,
+                     Thread, Volume)
 
 
 class LargeTableAdmin(admin.ModelAdmin):
@@ -70,3 +71,34 @@ class ArchiveAuthorAdmin(LargeTableAdmin):
     list_filter = [("member", admin.EmptyFieldListFilter), ("same_as", admin.EmptyFieldListFilter)]
     raw_id_fields = ["same_as", "member"]
     list_select_related = ["same_as", "member"]
+
+
+@admin.register(AllowedLinkHost)
+class AllowedLinkHostAdmin(admin.ModelAdmin):
+    """Hosts whose links stay clickable in members' own text; every other link is defanged."""
+
+    list_display = ["host", "note"]
+    search_fields = ["host", "note"]
+
+
+@admin.register(LearnedRecipient)
+class LearnedRecipientAdmin(LargeTableAdmin):
+    list_display = ["user", "kind", "value"]
+    list_filter = ["kind"]
+    search_fields = ["user__username"]
+    raw_id_fields = ["user"]
+    list_select_related = ["user"]
+
+
+@admin.register(SearchDocument)
+class SearchDocumentAdmin(LargeTableAdmin):
+    """Read-only: the index is written by forum.search_index and rebuilt by rebuild_search_index."""
+
+    list_display = ["post", "thread_id"]
+    raw_id_fields = ["post"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
