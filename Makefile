@@ -28,8 +28,8 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 messages: setup
-	cd forum && ../$(PY) ../manage.py makemessages -l ja -l en --no-location
-	$(PY) manage.py compilemessages
+	$(PY) manage.py makemessages -l ja -l en --no-location -i ".venv/*" -i "var/*" -i "bench/*"
+	$(PY) manage.py compilemessages -i .venv
 
 clean-venv:
 	rm -rf $(VENV)

@@ -17,7 +17,6 @@ lookups after --max-seconds.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import random
 import statistics
@@ -59,7 +58,8 @@ def rand_label(rng: random.Random) -> str:
 
 
 def make_values(n: int, rng: random.Random):
-    """(kind, value, host, registrable domain, defanged) rows, about a fifth of them per kind."""
+    """(kind, key, value, host, registrable domain, defanged) rows: 40 % URLs, 20 % hosts, 10 %
+    domains, 20 % addresses, 5 % IP addresses, 5 % phones."""
     from incidents.extract import indicator_key
 
     domains = [f"{rand_label(rng)}{i}.{rng.choice(TLDS)}" for i in range(max(1, n // 8))]

@@ -66,8 +66,8 @@ def hits(client, **params) -> list[tuple[int, int]]:
     return [(int(number), int(position)) for _, number, position in HIT.findall(response.content.decode())]
 
 
-def page(client, **params) -> str:
-    return client.get("/search/", params).content.decode()
+def page(client, HTTP_ACCEPT_LANGUAGE="ja", **params) -> str:
+    return client.get("/search/", params, HTTP_ACCEPT_LANGUAGE=HTTP_ACCEPT_LANGUAGE).content.decode()
 
 
 # ---- what matches ----------------------------------------------------------------------------

@@ -3,7 +3,6 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from django.test import Client
 
 from forum.models import Post
 from incidents.indexing import index_posts
