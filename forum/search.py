@@ -175,18 +175,18 @@ class _SQLiteBackend:
         " AND d.thread_id NOT IN (SELECT id FROM forum_thread WHERE hidden)"
     )
 
+    # No column filters: FTS5 applies them by reading every posting of a word, so a title
+    # match is asked for with marked tokens of its own (search_index.Document.fts_row).
     def match(self, search: Search) -> str:
-        parts = []
-        if search.terms:
-            parts.append("{head body} : (" + " AND ".join(t.fts_phrase() for t in search.terms) + ")")
+        parts = [t.fts_phrase() for t in search.terms]
         if search.brand_terms:
-            parts.append("{head body} : (" + " OR ".join(t.fts_phrase() for t in search.brand_terms) + ")")
+            parts.append(" OR ".join(t.fts_phrase() for t in search.brand_terms))
         if search.meta_tokens != [si.ALL_TOKEN] or not parts:  # "_all" only when nothing else asks
-            parts.append("{meta} : (" + " AND ".join(_fts_string(t) for t in search.meta_tokens) + ")")
+            parts += [_fts_string(si.META_MARK + token) for token in search.meta_tokens]
         return " AND ".join(f"({part})" for part in parts)
 
     def head_match(self, search: Search) -> str:
-        return " OR ".join("(head : " + t.fts_phrase() + ")" for t in search.terms)
+        return " OR ".join(f"({t.fts_phrase(si.HEAD_MARK)})" for t in search.terms)
 
     def _select(self, bucket: int, search: Search, below: int) -> tuple[str, list]:
         low, high = search.key_range()

@@ -31,12 +31,14 @@ BULK_POSTGRES = 20_000  # posts to index past which a rebuild drops the GIN inde
 POSTGRES_GIN_INDEX = ("CREATE INDEX forum_searchdocument_tsv ON forum_searchdocument "
                       "USING gin (tsv) WITH (fastupdate = off)")
 
-# Filter tokens (the `meta` column, and `\x01`-marked lexemes on PostgreSQL). Text tokens are
-# at most two characters, so these cannot meet them even outside their own column.
+# Filter tokens, stored as written in the `meta` column and indexed after st.META_MARK; title
+# and subtitle tokens are indexed again after st.HEAD_MARK (relevance). The marks are characters
+# `fold` never outputs, so text and queries never meet these tokens, and a title match is a
+# token of its own instead of a column filter that would read every posting of the word.
 ALL_TOKEN = "_all"
-QUOTE_TOKEN = "_q"
-META_MARK = "\x01"  # filter tokens in a tsvector
-HEAD_MARK = "\x02"  # title/subtitle tokens in a tsvector, for relevance
+QUOTE_TOKEN = "_quote"
+META_MARK = st.META_MARK
+HEAD_MARK = st.HEAD_MARK
 
 
 def sort_key(posted_at: datetime, post_id: int) -> int:
@@ -135,8 +137,11 @@ class Document:
         return self.body.split(st.FIELD_SEPARATOR) if self.body else []
 
     def fts_row(self) -> tuple[int, str, str, str]:
-        """The FTS5 row: exactly what `delete` must be given again to take it out."""
-        return self.sort_key, st.fts_tokens(self.head_parts()), st.fts_tokens(self.body_parts()), self.meta
+        """The FTS5 row (key, head, body, meta): exactly what `delete` must be given again to
+        take it out. `body` holds the title and subtitle too, `head` them marked."""
+        head = self.head_parts()
+        return (self.sort_key, st.fts_tokens(head, HEAD_MARK), st.fts_tokens(head + self.body_parts()),
+                " ".join(META_MARK + token for token in self.meta.split()))
 
     def lexemes(self) -> list[str]:
         head = self.head_parts()

@@ -44,10 +44,12 @@ MAX_TERMS = 10
 MAX_INDEXED_CHARS = 300_000
 MAX_LEXEME_BYTES = 900_000  # PostgreSQL's limit is 1,048,575 bytes of lexemes per tsvector
 
-# Characters that `fold` never outputs: they separate the fields of a folded document and
-# mark the index's own tokens, so no query can ever match them.
+# Characters that `fold` never outputs: they separate the parts of a folded document and
+# mark the index's own tokens, so that no query can ever match them by accident.
 FIELD_SEPARATOR = "\x1f"
-BOUNDARY_TOKEN = "\uffff"
+BOUNDARY_TOKEN = "\uffff"  # between two parts of a post in FTS5: no phrase runs across it
+HEAD_MARK = "\ufffe"  # before title/subtitle tokens repeated for relevance ("\ufffe楽天")
+META_MARK = "\uffff"  # before filter tokens ("\uffff_b1"); never a bare BOUNDARY_TOKEN
 
 
 # Format characters (Unicode 15.1's category Cf: soft hyphen, zero-width spaces and joiners,
@@ -158,18 +160,19 @@ def bigrams(segment: str) -> list[str]:
     return [segment[i:i + 2] for i in range(len(segment) - 1)]
 
 
-def fts_tokens(folded_parts: list[str]) -> str:
+def fts_tokens(folded_parts: list[str], marker: str = "") -> str:
     """Space-separated tokens for SQLite's FTS5 (`ascii` tokenizer: only spaces separate).
 
-    Each segment gives its bigrams and its last character; parts are kept apart by a token
-    no query can contain, so that a phrase never runs from one part into the next."""
+    Each segment gives its bigrams and its last character, each after `marker`; parts are
+    kept apart by a token no query can contain, so that a phrase never runs from one part
+    into the next."""
     tokens: list[str] = []
     for part in folded_parts:
         if tokens:
             tokens.append(BOUNDARY_TOKEN)
         for segment in segments(part):
-            tokens.extend(bigrams(segment))
-            tokens.append(segment[-1])
+            tokens.extend(marker + bigram for bigram in bigrams(segment))
+            tokens.append(marker + segment[-1])
     return " ".join(tokens)
 
 
@@ -227,7 +230,7 @@ class Term:
         positions, so "abc" also matches a post holding "ab" and "bc" apart)."""
         return len(self.text) > 2 or " " in self.text
 
-    def fts_phrase(self) -> str:
+    def fts_phrase(self, marker: str = "") -> str:
         """The term as an FTS5 phrase of its tokens: bigrams in order, each inner segment's
         last character, and the last segment's bigrams (or that one character, as a prefix)."""
         parts = segments(self.text)
@@ -238,9 +241,9 @@ class Term:
         last = parts[-1]
         if len(last) == 1:
             tokens.append(last)
-            return _fts_string(tokens) + " *"
+            return _fts_string([marker + t for t in tokens]) + " *"
         tokens.extend(bigrams(last))
-        return _fts_string(tokens)
+        return _fts_string([marker + t for t in tokens])
 
     def query_lexemes(self, marker: str = "") -> set[str]:
         """The lexemes a PostgreSQL document must hold: the bigrams of each segment, or the

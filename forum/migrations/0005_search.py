@@ -56,7 +56,7 @@ $$;
 
 CREATE FUNCTION forum_search_months(first_month date, last_month date) RETURNS tsquery
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT string_agg(quote_literal(chr(1) || '_m' || to_char(m, 'YYYY-MM')), ' | ')::tsquery
+    SELECT string_agg(quote_literal(chr(65535) || '_m' || to_char(m, 'YYYY-MM')), ' | ')::tsquery
       FROM generate_series(first_month::timestamp, last_month::timestamp, interval '1 month') AS m
 $$;
 

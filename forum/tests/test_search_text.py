@@ -25,7 +25,8 @@ def test_fold_brings_documents_and_queries_to_one_form(written, folded):
 
 
 def test_fold_never_outputs_the_index_own_characters():
-    assert text.FIELD_SEPARATOR not in fold("a\x1fb") and text.BOUNDARY_TOKEN not in fold("a\uffffb")
+    assert text.FIELD_SEPARATOR not in fold("a\x1fb")
+    assert text.META_MARK not in fold("a\uffffb") and text.HEAD_MARK not in fold("a\ufffeb")
 
 
 @given(st.text(max_size=60))
