@@ -194,8 +194,13 @@ def index() -> None:
         if done % 50_000 < 5000:
             say(f"  indexed {done} posts (up to post {last_id})")
 
+    from django.db import connection
+
     search_index.rebuild(resume=True, batch=5000, progress=progress)
     search_index.optimize()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # what autovacuum does some time after a bulk load
 
 
 # ---- measuring -------------------------------------------------------------------------------

@@ -134,6 +134,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-daiou-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not keep its own
+    # One test database per process, as for SQLite: test runs side by side never share one.
+    _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}"}
     _db["OPTIONS"] = {
         # Parameters travel apart from the SQL: no client-side quoting of every post body.
         "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),

@@ -187,6 +187,12 @@ class Post(models.Model):
     )
     edited_at = models.DateTimeField(null=True, blank=True, editable=False)
     hidden = models.BooleanField(_("hidden"), default=False)
+    # Why a hidden post is hidden, as readers see it (a category, never the moderator's note).
+    hidden_reason = models.CharField(_("hidden because"), max_length=20, blank=True)
+    # Written by a new member and waiting for a moderator's approval (forum.moderation).
+    held = models.BooleanField(_("awaiting approval"), default=False)
+    # The composer's one-time token: a form sent twice (double click, retry) makes one post.
+    client_token = models.CharField(max_length=40, blank=True, default="", editable=False)
 
     objects = PostQuerySet.as_manager()
 
@@ -194,7 +200,11 @@ class Post(models.Model):
         ordering = ["thread", "position"]
         verbose_name = _("post")
         verbose_name_plural = _("posts")
-        constraints = [models.UniqueConstraint(fields=["thread", "position"], name="post_position_per_thread")]
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "position"], name="post_position_per_thread"),
+            models.UniqueConstraint(fields=["author", "client_token"], condition=~models.Q(client_token=""),
+                                    name="post_client_token_per_author"),
+        ]
         indexes = [models.Index(fields=["author", "-posted_at"], name="post_author_recent")]
 
     def __str__(self):
@@ -312,6 +322,8 @@ class Draft(models.Model):
     title = models.CharField(max_length=200, blank=True)
     subtitle = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
+    # Pending quotes as the composer carries them: redacted already, never the original.
+    quotes = models.JSONField(blank=True, default=list)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

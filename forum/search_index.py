@@ -280,8 +280,10 @@ def optimize() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("INSERT INTO forum_searchindex (forum_searchindex) VALUES ('optimize')")
-        else:
+        elif connection.in_atomic_block:
             cursor.execute("ANALYZE forum_searchdocument")
+        else:  # also marks pages all-visible after a rebuild's deletions
+            cursor.execute("VACUUM (ANALYZE) forum_searchdocument")
 
 
 # ---- receivers (connected in forum.apps) -----------------------------------------------------
