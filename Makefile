@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup migrate demo messages clean-venv
+.PHONY: run serve test setup migrate demo messages clean-venv
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || { python=$$(scripts/find-python) && "$$python" -m venv $(VENV); }
@@ -22,6 +22,16 @@ demo: migrate
 
 run: demo
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# The production server (gunicorn, config/gunicorn.conf.py) with DEBUG off: static files
+# collected with hashed names (whitenoise serves them, cached for good), the database migrated.
+# It needs SECRET_KEY and ALLOWED_HOSTS, and DAIOU_HTTPS=0 when it is reached over plain HTTP
+# without a TLS proxy in front (see README, "Production server").
+serve: setup
+	@test -n "$$SECRET_KEY" -a -n "$$ALLOWED_HOSTS" || { echo "make serve runs with DEBUG=0: set SECRET_KEY (a long random string, the same on every server) and ALLOWED_HOSTS (the site's host names, comma-separated), e.g. SECRET_KEY=\$$(openssl rand -base64 48) ALLOWED_HOSTS=127.0.0.1 DAIOU_HTTPS=0 make serve"; exit 2; }
+	DEBUG=0 $(PY) manage.py migrate --no-input
+	DEBUG=0 $(PY) manage.py collectstatic --no-input --verbosity 0
+	DEBUG=0 exec $(VENV)/bin/gunicorn -c config/gunicorn.conf.py config.wsgi
 
 test: setup
 	@scripts/ensure-chromium

@@ -25,19 +25,37 @@ def seed_path(shared_dir) -> Path:
 # --- Roles: members, moderators and admins with their logged-in clients ----------------------
 # Imports stay inside the fixtures so that the pure-function tests run without Django.
 
+def _established(user):
+    """An established member (forum.limits.gate): what they post is published at once. Made by
+    the permission admins grant, so that no test needs posts of theirs it did not ask for.
+    Factory accounts have a confirmed e-mail address (only sign-up makes one unconfirmed)."""
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="limits", codename="established"))
+    return user
+
+
 @pytest.fixture
 def member(db):
     from forum.tests.factories import UserFactory
 
-    return UserFactory(profile__display_name="磯津千由紀", profile__handle="寫眞機廢人",
-                       profile__device="ProOne 600 G1 AiO", profile__os="Win10Pro64")
+    return _established(UserFactory(profile__display_name="磯津千由紀", profile__handle="寫眞機廢人",
+                                    profile__device="ProOne 600 G1 AiO", profile__os="Win10Pro64"))
 
 
 @pytest.fixture
 def other_member(db):
     from forum.tests.factories import UserFactory
 
-    return UserFactory(profile__display_name="シバケン")
+    return _established(UserFactory(profile__display_name="シバケン"))
+
+
+@pytest.fixture
+def new_member(db):
+    """Joined today, confirmed, nothing posted yet: the new-member gate applies in full."""
+    from forum.tests.factories import UserFactory
+
+    return UserFactory(profile__display_name="新入りの会員")
 
 
 @pytest.fixture
@@ -79,6 +97,11 @@ def other_member_client(other_member):
 
 
 @pytest.fixture
+def new_member_client(new_member):
+    return _client_for(new_member)
+
+
+@pytest.fixture
 def moderator_client(moderator):
     return _client_for(moderator)
 
@@ -86,6 +109,38 @@ def moderator_client(moderator):
 @pytest.fixture
 def admin_client(admin_user):
     return _client_for(admin_user)
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limits(request):
+    """Each test counts its own rate limits (flood interval, failed logins…): counts of an
+    earlier test for the same user id or address never carry over, whatever the cache."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield
+        return
+    import uuid
+
+    from forum.limits import ratelimit
+
+    saved = ratelimit.NAMESPACE
+    ratelimit.NAMESPACE = f"{uuid.uuid4().hex[:12]}:"
+    ratelimit.circuit.down_until = 0.0
+    yield
+    ratelimit.NAMESPACE = saved
+    ratelimit.circuit.down_until = 0.0
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache():
+    """Cached pages are named by thread ids and versions, which a rolled-back test database hands
+    out again: every test starts with an empty local cache (forum/pagecache.py)."""
+    from django.conf import settings
+
+    if settings.configured and "locmem" in settings.CACHES["default"]["BACKEND"]:
+        from django.core.cache import cache
+
+        cache.clear()
+    yield
 
 
 # --- Which database this pass runs on -----------------------------------------------------------
@@ -141,3 +196,7 @@ def pytest_configure(config):
 
         # The real hasher is slow by design; tests log in hundreds of times.
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        # Tests post again within seconds, and the same text twice: no flood interval and no
+        # duplicate check unless a test sets them (forum/limits/tests test both).
+        settings.DAIOU_FLOOD_SECONDS = settings.DAIOU_NEW_MEMBER_FLOOD_SECONDS = 0
+        settings.DAIOU_DUPLICATE_SECONDS = 0

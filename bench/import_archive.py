@@ -2,14 +2,21 @@
 
     .venv/bin/python bench/import_archive.py --pages 1000 --db sqlite
     .venv/bin/python bench/import_archive.py --pages 1000 --db postgres
+    .venv/bin/python bench/import_archive.py --pages 100 --profile bench/data/import.prof   # cProfile
 
 Pages are generated once into bench/data/corpus-N (reused). The database is fresh each run:
-bench/data/import.sqlite3, or the PostgreSQL database daiou_bench_import (dropped first). It
-imports everything an import triggers (parsing, blocks, rendering, and whatever listens to
-posts_changed) and prints posts per second and the resident memory every 10% of the files.
+bench/data/import.sqlite3, or the PostgreSQL database daiou_bench_import (dropped first). Each
+page goes through `import_volume` as `manage.py import_archive` does, with DEBUG off, so
+everything an import triggers runs as in production: parsing, redaction of quoted mails,
+blocks, rendering, and, after each page's transaction commits, the `posts_changed` receivers
+(the indicators of incidents.indexing and the search index of forum.search_index). It prints
+posts per second, CPU seconds of this process (SQLite's work included, PostgreSQL's server not)
+and the resident memory every 10% of the files, then what the receivers made, and the load
+average before and after (the machine is shared: read the numbers with it).
 """
 
 import argparse
+import cProfile
 import os
 import subprocess
 import sys
@@ -31,7 +38,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile statistics of the import loop to FILE")
     args = parser.parse_args()
+    load_before = os.getloadavg()
 
     corpus = DATA / f"corpus-{args.pages}"
     python = sys.executable
@@ -59,21 +68,36 @@ def main():
 
     django.setup()
     from forum.archive_io import import_volume
+    from forum.models import SearchDocument
+    from forum.signals import posts_changed
+    from incidents.models import Indicator, Sighting
 
+    print(f"posts_changed has {len(posts_changed.receivers)} receivers (indicators, search index)")
     files = sorted(corpus.glob("*.txt"))
-    posts, started = 0, time.perf_counter()
+    profile = cProfile.Profile() if args.profile else None
+    posts, started, cpu_started = 0, time.perf_counter(), time.process_time()
     samples = []
+    if profile:
+        profile.enable()
     for i, path in enumerate(files, 1):
         report = import_volume(path.read_text(encoding="utf-8"), str(path))
         posts += report.created["post"]
         if i % max(1, len(files) // 10) == 0 or i == len(files):
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             samples.append((i, posts, elapsed, rss_mb()))
-            print(f"{i:5d} files {posts:7d} posts {elapsed:7.1f} s {posts / elapsed:7.0f} posts/s rss {rss_mb():6.0f} MB",
-                  flush=True)
-    elapsed = time.perf_counter() - started
+            print(f"{i:5d} files {posts:7d} posts {elapsed:7.1f} s {posts / elapsed:7.0f} posts/s "
+                  f"cpu {cpu:7.1f} s rss {rss_mb():6.0f} MB", flush=True)
+    if profile:
+        profile.disable()
+        profile.dump_stats(args.profile)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(f"made: {SearchDocument.objects.count()} search documents, {Indicator.objects.count()} indicators, "
+          f"{Sighting.objects.count()} sightings")
+    load_after = os.getloadavg()
     print(f"RESULT db={args.db} files={len(files)} posts={posts} seconds={elapsed:.1f} "
-          f"posts_per_second={posts / elapsed:.0f} rss_first={samples[0][3]:.0f}MB rss_last={samples[-1][3]:.0f}MB")
+          f"posts_per_second={posts / elapsed:.0f} cpu_seconds={cpu:.1f} rss_first={samples[0][3]:.0f}MB "
+          f"rss_last={samples[-1][3]:.0f}MB load_before={load_before[0]:.2f},{load_before[1]:.2f},{load_before[2]:.2f} "
+          f"load_after={load_after[0]:.2f},{load_after[1]:.2f},{load_after[2]:.2f}")
 
 
 if __name__ == "__main__":

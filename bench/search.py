@@ -5,10 +5,11 @@
 
 For each database (SQLite file var/bench-search.sqlite3, PostgreSQL database daiou_bench,
 which it creates) it
-1. fills the forum with synthetic posts in the seed's shapes (forum.corpus: Japanese bodies,
-   quoted phishing mails with URLs, news quotes; two boards, 10 posts per thread, dated
-   evenly from 2006 to 2026), inserting rows directly in bulk rather than through the
-   importer (post HTML is left empty: search never reads it);
+1. fills the forum with synthetic posts in the seed's shapes (forum.corpus_fill, shared with
+   `manage.py fill_corpus` and bench/http_load.py: Japanese bodies, quoted phishing mails with
+   URLs, news quotes; two boards, 10 posts per thread, dated evenly from 2006 to 2026),
+   inserting rows directly in bulk rather than through the importer (post HTML is left
+   empty: search never reads it);
 2. indexes them with forum.search_index.rebuild (resumable: it goes on after the highest
    post indexed);
 3. times the results page (GET /search/?q=…, through Django's test client: the view, its
@@ -32,18 +33,11 @@ import re
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
 LENGTHS = (1, 2, 3, 6)
-START = datetime(2006, 1, 1, 9, 0)
-END = datetime(2026, 6, 30, 21, 0)
-BOARDS = ("info", "chat")
-POSTS_PER_THREAD = 10
-THREADS_PER_VOLUME = 10
-CORPUS_MINUTES_PER_POST = 302.5  # forum.corpus steps 5–600 minutes between posts
 NEXT_LINK = re.compile(r'<a href="([^"]+)" rel="next">')
 COUNT = re.compile(r'class="search-count">([^<]*)<')
 
@@ -70,7 +64,9 @@ def main() -> None:
         url = f"sqlite:///{args.sqlite_path}" if name == "sqlite" else args.postgres_url
         env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "SECRET_KEY": "bench-search",
                "ALLOWED_HOSTS": "testserver", "DAIOU_HTTPS": "0", "DAIOU_HASHED_STATIC": "0",
-               "DB_POOL_MIN": "1", "DB_POOL_MAX": "2", "DJANGO_SETTINGS_MODULE": "config.settings"}
+               "DB_POOL_MIN": "1", "DB_POOL_MAX": "2", "DJANGO_SETTINGS_MODULE": "config.settings",
+               # One client asks thousands of searches: the per-address rate limit would refuse them.
+               "DAIOU_RATE_SEARCH": "1000000/60"}
         if name == "postgres":
             _create_postgres_database(url)
         subprocess.run([sys.executable, __file__, *sys.argv[1:], "--worker", name], env=env, check=True, cwd=REPO)
@@ -119,72 +115,14 @@ def worker(args) -> None:
 
 
 def fill(target: int, seed: int, budget: float | None) -> None:
-    from django.db import transaction
+    """The shared bulk filler (forum.corpus_fill, `manage.py fill_corpus`), without the long
+    threads of the HTTP benchmark: a database filled by an earlier run goes on identically."""
+    from forum import corpus_fill
 
-    from forum.blocks import blocks_to_json, parse_body
-    from forum.corpus import CorpusWriter
-    from forum.models import Board, Post, Thread, Volume
+    def progress(done, wanted):
+        say(f"  {done}/{wanted} posts")
 
-    per_volume = THREADS_PER_VOLUME * POSTS_PER_THREAD
-    volumes_per_board = max(1, target // (per_volume * len(BOARDS)))
-    # The corpus steps ~302 minutes a post; dates are squeezed into START..END.
-    scale = (END - START) / timedelta(minutes=volumes_per_board * per_volume * CORPUS_MINUTES_PER_POST)
-    deadline = time.monotonic() + budget if budget else None
-    for board_index, slug in enumerate(BOARDS):
-        board = Board.objects.get(slug=slug)
-        done = board.volumes.count()
-        if done >= volumes_per_board:
-            continue
-        writer = CorpusWriter(seed * 100 + board_index)
-        corpus_start = START
-        batch: list = []
-        for volume in writer.volumes(board.name, volumes_per_board, threads_per_volume=THREADS_PER_VOLUME,
-                                     posts_per_thread=POSTS_PER_THREAD, start=corpus_start):
-            if volume.number <= done:
-                continue  # made by an earlier run: the stream is regenerated to stay identical
-            batch.append(volume)
-            if len(batch) == 20 or volume.number == volumes_per_board:
-                with transaction.atomic():
-                    _store(board, batch, corpus_start, scale, Volume, Thread, Post, parse_body, blocks_to_json)
-                say(f"  {slug}: volume {volume.number}/{volumes_per_board}")
-                batch = []
-                if deadline and time.monotonic() > deadline:
-                    say("  fill budget spent: benchmarking what exists")
-                    return
-    for board in Board.objects.filter(slug__in=BOARDS):
-        board.last_volume_number = board.volumes.count()
-        board.last_thread_number = board.threads.count()
-        board.save(update_fields=["last_volume_number", "last_thread_number"])
-
-
-def _squeeze(moment: datetime, corpus_start: datetime, scale: float) -> datetime:
-    return (START + (moment - corpus_start) * scale).replace(tzinfo=UTC)
-
-
-def _store(board, volumes, corpus_start, scale, Volume, Thread, Post, parse_body, blocks_to_json) -> None:
-    made = Volume.objects.bulk_create(
-        [Volume(board=board, number=v.number, imported=True, thread_count=len(v.threads)) for v in volumes]
-    )
-    threads, parsed_threads = [], []
-    for volume, parsed in zip(made, volumes):
-        for t in parsed.threads:
-            first = _squeeze(t.posts[0].posted_at, corpus_start, scale)
-            last = _squeeze(t.posts[-1].posted_at, corpus_start, scale)
-            threads.append(Thread(board=board, volume=volume, number=t.number, title=t.title,
-                                  originator_name=t.originator, started_on=first.date(), created_at=first,
-                                  imported=True, post_count=len(t.posts), last_position=len(t.posts),
-                                  last_posted_at=last))
-            parsed_threads.append(t)
-    Thread.objects.bulk_create(threads)
-    posts = []
-    for thread, parsed in zip(threads, parsed_threads):
-        for position, p in enumerate(parsed.posts, 1):
-            blocks = parse_body(p.body)
-            subtitle = blocks[0].text if blocks and blocks[0].kind == "subtitle" else ""
-            posts.append(Post(thread=thread, position=position, author_name=p.name, handle=p.handle, device=p.device,
-                              os=p.os, posted_at=_squeeze(p.posted_at, corpus_start, scale), subtitle=subtitle,
-                              source=p.body, format=Post.Format.ARCHIVE, blocks=blocks_to_json(blocks), html=""))
-    Post.objects.bulk_create(posts, batch_size=2000)
+    corpus_fill.fill(target, seed=seed, budget=budget, progress=progress)
 
 
 def index() -> None:

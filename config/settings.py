@@ -77,8 +77,12 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "markdownx",
     "forum",
+    "forum.limits",
+    "forum.moderation",
+    "forum.figures",
     "incidents",
 ]
 
@@ -88,11 +92,17 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything reads the body (CSRF does): too large a request is refused unread.
+    "config.request_size.RequestTooLargeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # X-Robots-Tag: noindex on search, staff, account and API pages (forum/seo.py).
+    "forum.seo.NoindexMiddleware",
+    # The database unreachable: the 503 page (config/faults.py; handler500 covers the rest).
+    "config.faults.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,6 +144,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-daiou-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not keep its own
+    # The pool checks a connection before handing it out (one empty round trip), so after a
+    # database restart no request gets a dead connection: the site recovers by itself.
+    _db["CONN_HEALTH_CHECKS"] = env_bool("DB_POOL_CHECK", True)
     # One test database per process, as for SQLite: test runs side by side never share one.
     _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}"}
     _db["OPTIONS"] = {
@@ -155,10 +168,12 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache that answers "miss" instead of failing while Redis is down;
+            # add/incr raise config.cache.CacheUnavailable then (see its docstring).
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "daiou"),
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
@@ -220,7 +235,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF],
+    "img-src": [CSP.SELF],  # members' figures come from the site itself (/media/figures/); nothing remote
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
@@ -245,12 +260,17 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-if env_bool("DAIOU_BEHIND_PROXY", False):
+# Behind one reverse proxy the client's address is the hop the proxy appended to
+# X-Forwarded-For, the last (forum.limits.ratelimit.client_ip); earlier hops the client wrote.
+DAIOU_BEHIND_PROXY = env_bool("DAIOU_BEHIND_PROXY", False)
+if DAIOU_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Request bodies: a quoted mail may be up to 10 MB; anything larger is refused early.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# A whole request (one upload and the form): more is refused unread (config/request_size.py).
+DAIOU_MAX_REQUEST_BYTES = env_int("DAIOU_MAX_REQUEST_BYTES", 25 * 1024 * 1024)
 
 # --- markdownx --------------------------------------------------------------------------------
 # The preview goes through Daiou's own renderer and a login-only view (forum.views.preview);
@@ -264,6 +284,50 @@ MARKDOWNX_EDITOR_RESIZABLE = False
 DAIOU_POSTS_PER_PAGE = env_int("DAIOU_POSTS_PER_PAGE", 50)
 DAIOU_MAX_TITLE_LENGTH = 200
 DAIOU_MAX_BODY_LENGTH = env_int("DAIOU_MAX_BODY_LENGTH", 100_000)
+# Whole thread and volume pages for anonymous readers, in the cache (forum/pagecache.py);
+# DAIOU_PAGE_CACHE=0 turns it off (conditional GETs and ETags stay). DAIOU_RELEASE (e.g. the
+# deployed commit) is added to the pages' keys; templates, code and static files are already.
+DAIOU_PAGE_CACHE = env_bool("DAIOU_PAGE_CACHE", True)
+DAIOU_RELEASE = os.environ.get("DAIOU_RELEASE", "")
+
+# --- Limits (forum.limits) --------------------------------------------------------------------
+# The new-member gate (forum/limits/gate.py). A member is established with this many approved
+# posts and an account this many days old (or the limits.established permission); staff and
+# moderators are never gated. Until then a member's posts wait for approval (while they have
+# fewer approved posts than DAIOU_HELD_POSTS) and may carry few clickable links of their own.
+DAIOU_HELD_POSTS = env_int("DAIOU_HELD_POSTS", 3)
+DAIOU_ESTABLISHED_DAYS = env_int("DAIOU_ESTABLISHED_DAYS", 7)
+DAIOU_NEW_MEMBER_LINKS = env_int("DAIOU_NEW_MEMBER_LINKS", 2)
+DAIOU_FLOOD_SECONDS = env_int("DAIOU_FLOOD_SECONDS", 15)
+DAIOU_NEW_MEMBER_FLOOD_SECONDS = env_int("DAIOU_NEW_MEMBER_FLOOD_SECONDS", 30)
+DAIOU_DUPLICATE_SECONDS = env_int("DAIOU_DUPLICATE_SECONDS", 600)
+# How long the link that confirms a new member's e-mail address works.
+DAIOU_CONFIRMATION_DAYS = env_int("DAIOU_CONFIRMATION_DAYS", 3)
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A rate limit written "COUNT/SECONDS", e.g. DAIOU_RATE_SEARCH=30/60."""
+    value = os.environ.get(name, "").strip() or default
+    count, _slash, seconds = value.partition("/")
+    if not (count.isdecimal() and seconds.isdecimal() and int(seconds) > 0):
+        raise ImproperlyConfigured(f"{name} must be COUNT/SECONDS, e.g. 30/60, not {value!r}")
+    return int(count), int(seconds)
+
+
+# Requests per window, counted in the cache (the database while the cache is down).
+DAIOU_RATE_LIMITS = {
+    "signup": env_rate("DAIOU_RATE_SIGNUP", "5/3600"),  # accounts made per IP address
+    "login_account": env_rate("DAIOU_RATE_LOGIN_ACCOUNT", "5/900"),  # failed logins per user name
+    "login_ip": env_rate("DAIOU_RATE_LOGIN_IP", "20/900"),  # failed logins per IP address
+    "confirmation": env_rate("DAIOU_RATE_CONFIRMATION", "3/3600"),  # confirmation mails per member
+    "report": env_rate("DAIOU_RATE_REPORT", "10/600"),  # reports per member
+    "removal": env_rate("DAIOU_RATE_REMOVAL", "5/3600"),  # removal requests per member or IP (contact form)
+    "search": env_rate("DAIOU_RATE_SEARCH", "30/60"),  # searches per member or IP address
+    "lookup": env_rate("DAIOU_RATE_LOOKUP", "60/60"),  # indicator lookups (page and API) per member or IP
+}
+# Moderation (forum.moderation): open reports from this many members hide a post until a
+# moderator decides.
+DAIOU_REPORTS_TO_HIDE = env_int("DAIOU_REPORTS_TO_HIDE", 3)
 
 LOGGING = {
     "version": 1,

@@ -1,14 +1,26 @@
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
-from forum import search_views
+from config import health
+from forum import search_views, seo
+from forum.figures import views as figures
 from forum import views as forum
+from forum.moderation import views as moderation
+from forum.limits import views as limits
+
+# The database unreachable gives the 503 page wherever the error is raised (config/faults.py).
+handler500 = "config.faults.server_error"
 
 urlpatterns = [
     path("", forum.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/signup/", forum.signup, name="signup"),
     path("accounts/profile/", forum.profile_edit, name="profile"),
+    # Django's login, throttled after repeated failures (forum.limits), before its other views.
+    path("accounts/login/", limits.LoginView.as_view(), name="login"),
+    path("accounts/confirm/", include("forum.limits.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     # A plain link, not Django's POST form: pages for anonymous readers carry no CSRF token,
     # so they can be cached whole.
@@ -22,5 +34,17 @@ urlpatterns = [
     path("api/", include("incidents.api_urls")),
     path("feeds/", include("incidents.feed_urls")),
     path("search/", search_views.search_page, name="search"),
+    # For search engines (forum/seo.py): the sitemap is an index of pages of 10,000 threads.
+    path("robots.txt", seo.robots_txt, name="robots_txt"),
+    path("sitemap.xml", sitemap_views.index, {"sitemaps": seo.SITEMAPS, "sitemap_url_name": "sitemap"},
+         name="sitemap_index"),
+    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+    # The review queue, the log and the other staff pages; members' report forms (forum.moderation).
+    path("moderation/", include("forum.moderation.urls")),
+    # Anyone asks for their personal data to be removed; lands in the review queue.
+    path("contact/removal/", moderation.removal_request, name="removal_request"),
+    # Members' screenshots, served by Daiou itself (hidden posts' figures are refused to readers):
+    # a web server in front must not serve MEDIA_ROOT directly.
+    path("media/figures/<str:name>", figures.figure_file, name="figure"),
     path("", include("forum.urls")),
 ]

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 
-from . import archive, counters
+from . import archive, bulk, counters
 from .archive.member_body import compose_body
+from .archive.safe_quotes import redact_quotes
 from .archive.volume import ArchiveError, ParsedVolume, TitleRow, VolumeLink, parse_volume, write_volume
 from .blocks import blocks_from_json, blocks_to_json, parse_body, serialize_body
 from .models import ArchiveAuthor, Board, Post, Thread, Volume
@@ -70,15 +71,74 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=JAPAN)
 
 
+def _check_page_text(text: str, source: str) -> None:
+    """ArchiveError for a page too large (the command checks the file's size; this holds for
+    any caller), or holding what no database stores: a lone surrogate, a NUL."""
+    too_large = ArchiveError(f"{source}: larger than {MAX_PAGE_BYTES // 2**20} MB; not a volume page")
+    if len(text) > MAX_PAGE_BYTES:
+        raise too_large
+    try:
+        if len(text.encode("utf-8")) > MAX_PAGE_BYTES:
+            raise too_large
+    except UnicodeEncodeError as error:
+        bad = error.start
+        what = f"{text[bad]!r}, half of a character (a lone surrogate)"
+    else:
+        bad = text.find("\x00")  # PostgreSQL stores no NUL in text
+        what = "a NUL character (U+0000)"
+    if bad >= 0:
+        raise ArchiveError(f"{source}: line {text.count(chr(10), 0, bad) + 1}: holds {what}, which is not text; "
+                           "not a volume page")
+
+
+def _check_fits(parsed: ParsedVolume, source: str) -> None:
+    """ArchiveError for a value longer or larger than its column: PostgreSQL refuses it half-way
+    through the import (SQLite would keep it), so the page is refused before anything is written."""
+    def length(model, name: str, value: str, where: str, what: str) -> None:
+        limit = model._meta.get_field(name).max_length
+        if len(value) > limit:
+            raise ArchiveError(f"{source}: {where}: {what} has {len(value)} characters, more than the {limit} "
+                               "Daiou keeps")
+
+    highest = connection.ops.integer_field_range("PositiveIntegerField")[1]
+    for number, what in [(parsed.number, "the volume number")] + [(t.number, "a thread NO.") for t in parsed.threads]:
+        if number > highest:
+            raise ArchiveError(f"{source}: {what} {number} is larger than {highest}")
+    for thread in parsed.threads:
+        where = f"thread NO.{thread.number}"
+        length(Thread, "title", thread.title, where, "the title")
+        length(Thread, "originator_name", thread.originator, where, "the originator's name")
+        for post in thread.posts:
+            where = f"line {post.line}"
+            for name, field_name in (("name", "author_name"), ("handle", "handle"), ("device", "device"),
+                                     ("os", "os")):
+                length(Post, field_name, getattr(post, name), where, f"the {name}")
+            length(Post, "subtitle", post.subtitle or "", where, "the subtitle")
+
+
 def import_volume(text: str, source: str = "<string>", *, dry_run: bool = False) -> ImportReport:
     """Import one volume page. ArchiveError (with source and line) when it is not a volume
-    page, ImportRefused when it would collide with Daiou's own threads; nothing is written then."""
+    page, ImportRefused when it would collide with Daiou's own threads; nothing is written then.
+
+    Quoted mails are redacted before anything is stored (forum.archive.safe_quotes): posts,
+    their blocks and HTML, and everything derived from them (search index, indicators) only
+    ever hold the redacted form; each redacted line is reported as a repair."""
+    if isinstance(text, str):
+        _check_page_text(text, source)
     parsed = parse_volume(text, source)
+    bodies = {id(post): parse_body(post.body) for thread in parsed.threads for post in thread.posts}
+    redact_quotes(parsed, source, bodies)
+    _check_fits(parsed, source)
     report = ImportReport(source=source, volume=f"{parsed.board}NO.{parsed.number}")
-    report.repaired = [f"line {r.line}: {r.what}: {r.original!r} → {r.repaired!r}" for r in parsed.repairs]
+    report.repaired = [repair.describe() for repair in parsed.repairs]
     report.warnings = [f"line {w.line}: {w.what}" for w in parsed.warnings]
     with transaction.atomic():
-        _store(parsed, report, source)
+        if connection.vendor == "postgresql":
+            # Re-running an import restores whatever a crash could lose of a commit not yet on
+            # disk (it is idempotent), so the page does not wait for the WAL flush.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        _store(parsed, report, source, bodies)
         if dry_run:
             transaction.set_rollback(True)
     return report
@@ -94,7 +154,7 @@ def _volume_layout(parsed: ParsedVolume) -> dict:
     }
 
 
-def _store(parsed: ParsedVolume, report: ImportReport, source: str) -> None:
+def _store(parsed: ParsedVolume, report: ImportReport, source: str, bodies: dict[int, list]) -> None:
     board = Board.objects.select_for_update().filter(name=parsed.board).first()
     if board is None:
         raise ImportRefused(f"{source}: line 1: the board {parsed.board!r} does not exist on Daiou; "
@@ -125,7 +185,7 @@ def _store(parsed: ParsedVolume, report: ImportReport, source: str) -> None:
                                 "never changes")
     resolve = crossref_resolver()
     threads = _store_threads(board, volume, parsed, existing, report)
-    _store_posts(threads, parsed, report, resolve)
+    _store_posts(threads, parsed, report, resolve, bodies)
     touched = [thread.pk for thread in threads]
     counters.recount_threads(touched)
     counters.recount_volumes([volume.pk])
@@ -184,17 +244,20 @@ def _post_values(post: archive.volume.Post, blocks: list) -> dict:
 _COMPARED = ("author_name", "handle", "device", "os", "posted_at", "subtitle", "source", "archive_layout")
 
 
-def _store_posts(threads: list[Thread], parsed: ParsedVolume, report: ImportReport, resolve) -> None:
+def _store_posts(threads: list[Thread], parsed: ParsedVolume, report: ImportReport, resolve,
+                 bodies: dict[int, list]) -> None:
+    """The page's posts: new ones rendered and inserted at once, changed ones updated unless
+    changed on Daiou; `bodies` are their blocks by id(post)."""
     existing = {(p.thread_id, p.position): p for p in Post.objects.filter(thread__in=[t.pk for t in threads])}
     new, changed = [], []
     for thread, parsed_thread in zip(threads, parsed.threads):
         for position, parsed_post in enumerate(parsed_thread.posts, 1):
-            blocks = parse_body(parsed_post.body)
+            blocks = bodies[id(parsed_post)]
             values = _post_values(parsed_post, blocks)
             post = existing.get((thread.pk, position))
             if post is None:
-                new.append(Post(thread=thread, position=position, render_version=RENDER_VERSION,
-                                html=render_blocks(blocks, resolve), **values))
+                new.append(bulk.row(Post, thread_id=thread.pk, position=position, render_version=RENDER_VERSION,
+                                    html=render_blocks(blocks, resolve), **values))
                 continue
             if all(getattr(post, k) == values[k] for k in _COMPARED):
                 report.unchanged["post"] += 1
@@ -210,9 +273,9 @@ def _store_posts(threads: list[Thread], parsed: ParsedVolume, report: ImportRepo
             post.save()
             changed.append(post.pk)
             report.updated["post"] += 1
-    Post.objects.bulk_create(new, batch_size=1000)
+    made = bulk.insert(Post, new, returning=("id",))
     report.created["post"] += len(new)
-    announce_posts_changed(changed + [post.pk for post in new])
+    announce_posts_changed(changed + sorted(pk for pk, in made))
 
 
 def _remember_authors(parsed: ParsedVolume) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import types
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 from datetime import date
 from functools import cache
 from typing import ClassVar, Union, get_args, get_origin, get_type_hints
@@ -164,14 +164,32 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class FigureImage:
+    """A member's screenshot (forum.figures): the stored file's SHA-256 and extension, its size in pixels."""
+
+    sha256: str
+    ext: str
+    width: int
+    height: int
+
+
+# A stored figure's file name: its SHA-256 and extension (forum.figures).
+FIGURE_NAME = re.compile(r"([0-9a-f]{64})\.(png|jpg|webp)")
+
+
+@dataclass(frozen=True)
 class Figure:
-    """`<図>` or `<図1>` (`label` 図1, `number` 1) and the caption line under it, if any."""
+    """`<図>` or `<図1>` (`label` 図1, `number` 1) and the caption line under it, if any.
+
+    `image` is the screenshot a member attached; the archive's figures (and a member's after
+    export and import: the text format holds no image) are placeholders without one."""
 
     kind: ClassVar[str] = "figure"
     line: str
     label: str
     number: int | None
     caption: str | None
+    image: FigureImage | None = None
 
     def lines(self) -> list[str]:
         return [self.line] if self.caption is None else [self.line, self.caption]
@@ -489,6 +507,24 @@ def build_quote(number: int | None, headers: list[tuple[str, str]], body: str) -
     return quote
 
 
+def build_figure(number: int | None, caption: str, image: FigureImage | None = None) -> Figure:
+    """A member's figure laid out as the archive's: `<図N>` (`<図>` when the post has one) and
+    the caption line under it, exactly as the importer will read it back. BlockError for a
+    caption that would not read back as the caption: empty, a line break, or a line that
+    starts another block (`>`, a quote mark, a mark such as `<図>`)."""
+    if number is not None and (type(number) is not int or not 0 < number < 10**9):
+        raise BlockError(f"a figure number is a whole number from 1 to 999999999, not {number!r}")
+    if not isinstance(caption, str) or "\n" in caption or "\r" in caption:
+        raise BlockError("a figure caption is one line of text")
+    label = "図" if number is None else f"図{number}"
+    figure = Figure(f"<{label}>", label, number, caption, image)
+    if [replace(block, image=image) if isinstance(block, Figure) else block
+            for block in parse_body("\n".join(figure.lines()))] != [figure]:
+        raise BlockError("the caption would not read back as the figure's caption: it must not be empty or "
+                         "start with >, a quote mark or a mark in angle brackets")
+    return figure
+
+
 # ---- JSON ----------------------------------------------------------------------------------
 
 
@@ -513,7 +549,9 @@ def blocks_from_json(data: object) -> list[Block]:
 
 def _encode(value):
     if is_dataclass(value):
-        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
+        # A field left at its default is not written: the archive's figures keep their shape.
+        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)
+                if f.default is MISSING or getattr(value, f.name) != f.default}
     if isinstance(value, tuple):
         return [_encode(item) for item in value]
     if isinstance(value, date):
@@ -525,6 +563,11 @@ def _encode(value):
 def _field_types(cls: type) -> dict[str, object]:
     hints = get_type_hints(cls)
     return {f.name: hints[f.name] for f in fields(cls)}
+
+
+@cache
+def _required_fields(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls) if f.default is MISSING)
 
 
 def _decode(kind, data, where: str):
@@ -547,10 +590,15 @@ def _decode(kind, data, where: str):
         if type(data) is not kind:  # `type`, not isinstance: True is not a count
             raise BlockError(f"{where}: expected {kind.__name__}, got {type(data).__name__}")
         return data
-    if not isinstance(data, dict) or data.keys() != _field_types(kind).keys():
+    if not isinstance(data, dict) or not _required_fields(kind) <= data.keys() <= _field_types(kind).keys():
         raise BlockError(f"{where}: expected an object with exactly {sorted(_field_types(kind))}")
-    values = {name: _decode(tp, data[name], f"{where}.{name}") for name, tp in _field_types(kind).items()}
+    values = {name: _decode(tp, data[name], f"{where}.{name}") for name, tp in _field_types(kind).items()
+              if name in data}
     for name, value in values.items():
         if (name == "count" or name.startswith("blank_")) and not 0 <= value <= MAX_STORED_COUNT:
             raise BlockError(f"{where}.{name}: {value} empty lines")
+    if kind is FigureImage and not (FIGURE_NAME.fullmatch(f'{values["sha256"]}.{values["ext"]}')
+                                    and values["width"] > 0 and values["height"] > 0):
+        # These make the image's address and size attributes: nothing else may come through.
+        raise BlockError(f"{where}: not a stored figure's SHA-256, extension and size")
     return kind(**values)

@@ -17,8 +17,21 @@ def note_new_post(thread: Thread, post: Post) -> None:
     )
 
 
-def note_thread_changed(thread: Thread) -> None:
-    Thread.objects.filter(pk=thread.pk).update(version=F("version") + 1)
+def note_thread_changed(thread: Thread | int) -> None:
+    """Call in the transaction of ANY write that changes what the thread's pages show (a post's
+    text, visibility or state, the thread's title, lock, place): the version names the cached
+    pages (forum.pagecache), so a change without it leaves readers the old page."""
+    Thread.objects.filter(pk=getattr(thread, "pk", thread)).update(version=F("version") + 1)
+
+
+def note_threads_changed(thread_ids) -> None:
+    """note_thread_changed for many threads in one statement (bulk writes, re-rendering)."""
+    Thread.objects.filter(pk__in=list(thread_ids)).update(version=F("version") + 1)
+
+
+def note_board_changed(board) -> None:
+    """The board's name shows on every page of its threads and volumes."""
+    Thread.objects.filter(board=board).update(version=F("version") + 1)
 
 
 def note_new_thread(volume: Volume) -> None:

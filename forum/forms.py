@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from markdownx.widgets import MarkdownxWidget
 
 from .archive.member_body import check_member_body
+from .archive.volume import reads_as_structure
+from .blocks import BlockError, build_figure
+from .figures.images import MAX_UPLOAD_BYTES, ImageRefused, reencode
 from .models import Profile, name_is_reserved, name_key
 
 # C0/C1 controls other than tab and newline would break the archive format and the page.
@@ -110,6 +113,54 @@ class DraftForm(forms.Form):
 
     def clean_body(self):
         return self.cleaned_data.get("body", "")
+
+
+# What forum.figures.images refuses, by its code, in the member's language.
+FIGURE_REFUSALS = {
+    "empty": _("The file is empty."),
+    "too_large": _("The file is larger than 10 MB."),
+    "too_many_pixels": _("The image has too many pixels: at most 40 million (decompression bombs are refused)."),
+    "bomb": _("The file holds compressed data that unpacks to far more than an image needs (a decompression "
+              "bomb)."),
+    "animated": _("Animated images are refused: attach a still screenshot."),
+    "not_an_image": _("This is not a PNG, JPEG or WebP image. SVG, GIF, HTML and other files are refused."),
+    "broken": _("The image is damaged or truncated and cannot be read."),
+    "polyglot": _("The file holds other data after the image (a polyglot file or a motion photo): save the "
+                  "screenshot again as a plain image."),
+}
+
+
+class FigureForm(forms.Form):
+    """The composer's "attach a figure" step (prefix "figure"): a screenshot, decided by decoding
+    it (never by its name or declared type) and re-encoded, and its caption."""
+
+    # `accept` only helps the browser's file picker; what the file is is decided by decoding it.
+    file = forms.FileField(label=_("Screenshot (PNG, JPEG or WebP, up to 10 MB)"), allow_empty_file=True,
+                           widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+                           error_messages={"required": _("Choose the screenshot to attach.")})
+    caption = LineField(label=_("Caption"), max_length=200, error_messages={"required": _("Write a caption.")})
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(FIGURE_REFUSALS["too_large"], code="too_large")
+        try:
+            return reencode(upload.read())
+        except ImageRefused as refused:
+            raise forms.ValidationError(FIGURE_REFUSALS[refused.code], code=refused.code) from None
+
+    def clean_caption(self):
+        caption = self.cleaned_data["caption"]
+        try:
+            build_figure(None, caption)
+        except BlockError:
+            raise forms.ValidationError(
+                _("A caption cannot start with >, a quote mark or a mark in angle brackets such as <図>."),
+                code="structure") from None
+        if reads_as_structure(caption) is not None:
+            raise forms.ValidationError(_("The caption would be read as a post header; change a character of it."),
+                                        code="structure")
+        return caption
 
 
 class DisplayNameMixin:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -99,9 +99,17 @@ class Volume(models.Model):
 
 class ThreadQuerySet(models.QuerySet):
     def visible_to(self, user):
-        if user.is_authenticated and user.has_perm("forum.moderate"):
+        """Hidden threads, and threads whose first post waits for approval, are there only for
+        moderators of their board (and a held thread for its originator). No query of its own."""
+        from .moderation import roles
+
+        if roles.moderates_everything(user):
             return self
-        return self.filter(hidden=False)
+        held_start = Exists(Post.objects.filter(thread=OuterRef("pk"), position=1, held=True))
+        if not user.is_authenticated:
+            return self.filter(hidden=False).exclude(held_start)
+        return self.filter(Q(hidden=False) & (~held_start | Q(originator=user))
+                           | Q(board__in=roles.moderated_boards_subquery(user)))
 
 
 class Thread(models.Model):
@@ -147,8 +155,17 @@ class Thread(models.Model):
 
 class PostQuerySet(models.QuerySet):
     def visible_to(self, user):
-        # Hidden posts keep their place in the thread; the page shows a placeholder to readers.
-        return self
+        """Posts waiting for approval are there only for their author and the board's
+        moderators. Hidden posts keep their place in the thread: the page shows readers a
+        placeholder. No query of its own."""
+        from .moderation import roles
+
+        if roles.moderates_everything(user):
+            return self
+        if not user.is_authenticated:
+            return self.filter(held=False)
+        return self.filter(Q(held=False) | Q(author=user)
+                           | Q(thread__board__in=roles.moderated_boards_subquery(user)))
 
     def in_positions(self, first: int, last: int):
         return self.filter(position__gte=first, position__lte=last).order_by("position")
@@ -205,7 +222,11 @@ class Post(models.Model):
             models.UniqueConstraint(fields=["author", "client_token"], condition=~models.Q(client_token=""),
                                     name="post_client_token_per_author"),
         ]
-        indexes = [models.Index(fields=["author", "-posted_at"], name="post_author_recent")]
+        indexes = [
+            models.Index(fields=["author", "-posted_at"], name="post_author_recent"),
+            # The review queue: the few posts waiting for approval, oldest first.
+            models.Index(fields=["posted_at"], condition=Q(held=True), name="post_held_oldest"),
+        ]
 
     def __str__(self):
         return f"{self.thread_id}#{self.position} {self.author_name}"

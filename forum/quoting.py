@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from incidents import mail as mail_parser
 from incidents.redact import Mark, apply_redactions, find_flags, redact_mail, redact_text
 
+from .archive.member_body import MemberBodyError, compose_body
 from .blocks import BlockError, build_quote
 
 SIGNING_SALT = "daiou.pending-quotes"
@@ -162,7 +163,10 @@ def check_quote(quote: PendingQuote, number: int | None) -> None:
     """QuoteError when the quote cannot be written in the archive format as it stands."""
     try:
         build_quote(number, list(quote.headers), quote.body)
-    except BlockError as error:
+        # A line of it that reads as the archive's structure (a post header, a thread line)
+        # would be refused only when the post is saved: refuse the quote now, as saving would.
+        compose_body("", mails=[(quote.headers, quote.body)])
+    except (BlockError, MemberBodyError) as error:
         raise QuoteError(_("This mail cannot be quoted as it is: %(reason)s") % {"reason": error}) from None
 
 
@@ -179,3 +183,31 @@ def unsign(token: str) -> list[PendingQuote]:
         return [PendingQuote.from_dict(item) for item in data][:MAX_QUOTES_PER_POST]
     except (signing.BadSignature, TypeError, KeyError, ValueError):
         raise QuoteError(_("The quoted mails of this form expired or were altered; quote them again.")) from None
+
+
+# ---- the server-side draft -------------------------------------------------------------------
+# Draft.quotes keeps what the composer carries between its steps, so that an expired session,
+# a failed submit or a closed tab loses nothing: each pending quote exactly as the signed token
+# holds it (redacted already; the original never reaches it), then each pending figure by id
+# ({"kind": "figure", "id": 12}: the image itself is stored by forum.figures).
+
+
+def to_draft(quotes: list[PendingQuote], figures=()) -> list[dict]:
+    return [q.to_dict() for q in quotes] + [{"kind": "figure", "id": f.pk} for f in figures]
+
+
+def from_draft(data) -> tuple[list[PendingQuote], list[int]]:
+    """The pending quotes and figure ids a draft kept; an item that cannot be read is left out."""
+    quotes, figure_ids = [], []
+    for item in data if isinstance(data, list) else []:
+        if not isinstance(item, dict):
+            continue
+        if item.get("kind") == "figure":
+            if type(item.get("id")) is int:
+                figure_ids.append(item["id"])
+            continue
+        try:
+            quotes.append(PendingQuote.from_dict(item))
+        except (TypeError, KeyError, ValueError):
+            continue
+    return quotes[:MAX_QUOTES_PER_POST], figure_ids

@@ -12,6 +12,7 @@ from functools import partial
 import bleach
 import markdown
 from bleach.linkifier import LinkifyFilter
+from django.urls import reverse
 
 from incidents.defang import defang_text_html
 from incidents.hosts import normalize_url
@@ -189,7 +190,22 @@ def _crossref(ref: b.Crossref, resolve: CrossrefResolver | None) -> str:
 
 def _figure(figure: b.Figure) -> str:
     caption = f"<figcaption>{_text(figure.caption)}</figcaption>" if figure.caption else ""
-    return f'<figure class="figure-placeholder"><p class="figure-label">{html.escape(figure.line)}</p>{caption}</figure>'
+    if figure.image is None:
+        return f'<figure class="figure-placeholder"><p class="figure-label">{html.escape(figure.line)}</p>{caption}</figure>'
+    image = figure.image
+    if not (b.FIGURE_NAME.fullmatch(f"{image.sha256}.{image.ext}") and type(image.width) is type(image.height) is int):
+        raise b.BlockError("not a stored figure")
+    # The caption as the image's text alternative: defanged as in the figcaption, without markup.
+    alt = _TAG.sub("", _text(figure.caption or ""))
+    src = reverse("figure", args=[f"{image.sha256}.{image.ext}"])
+    return (f'<figure class="figure"><p class="figure-label">{html.escape(figure.line)}</p>'
+            f'<img src="{html.escape(src)}" width="{image.width}" height="{image.height}" alt="{alt}" '
+            f'loading="lazy" decoding="async">{caption}</figure>')
+
+
+def figure_html(caption: str, image: b.FigureImage, number: int | None = None) -> str:
+    """One attached figure as its post will show it (the composer's list of figures)."""
+    return _figure(b.build_figure(number, caption, image))
 
 
 def render_blocks(blocks: list, resolve_crossref: CrossrefResolver | None = None) -> str:
@@ -232,6 +248,10 @@ def render_post(source: str, format: str, resolve_crossref: CrossrefResolver | N
     if format == "archive":
         return render_blocks(blocks if blocks is not None else b.parse_body(source), resolve_crossref)
     out = render_markdown(source, allowed_hosts)
+    # A figure line typed in the text is text there; the attached screenshots follow the text.
+    figures = [block for block in blocks or [] if isinstance(block, b.Figure) and block.image is not None]
+    if figures:
+        out += '<div class="figures">' + "".join(_figure(figure) for figure in figures) + "</div>"
     quotes = [block for block in blocks or [] if isinstance(block, b.Quote)]
     if quotes:
         details = list(quote_details) + [None] * len(quotes)

@@ -166,11 +166,13 @@ def document(post: Post, board_id: int, thread_title: str | None) -> Document:
 
 
 POST_FIELDS = ("id", "thread_id", "position", "posted_at", "author_name", "handle", "subtitle", "source", "blocks",
-               "thread__title", "thread__board_id")
+               "held", "thread__title", "thread__board_id")
 
 
 def _documents(posts: Iterable[Post]) -> Iterator[Document]:
     for post in posts:
+        if post.held:  # not published yet: indexed once a moderator approves it
+            continue
         title = post.thread.title if post.position == 1 else None
         yield document(post, post.thread.board_id, title)
 
@@ -187,6 +189,15 @@ def index_posts(post_ids: Iterable[int]) -> int:
         with transaction.atomic():
             _replace(chunk, list(_documents(posts)))
     return len(ids)
+
+
+def remove_posts(post_ids: Iterable[int]) -> None:
+    """Take these posts out of the index before their rows are deleted (SQLite's contentless
+    index forgets a row only when given its tokens again, which the document row holds)."""
+    ids = sorted(set(post_ids))
+    for start in range(0, len(ids), BATCH):
+        with transaction.atomic():
+            _replace(ids[start:start + BATCH], [])
 
 
 def index_first_post_of(thread_id: int) -> None:

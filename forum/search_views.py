@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from . import search
 from . import search_text as st
+from .limits.ratelimit import rate_limited
 from .models import Board
 
 # A longer raw query cannot fold down to MAX_QUERY_CHARS (white space aside): refused unread.
@@ -111,6 +112,7 @@ class SearchForm(forms.Form):
 
 
 @require_GET
+@rate_limited("search", when=lambda request: bool(request.GET))  # the empty form costs nothing
 def search_page(request):
     boards = list(Board.objects.only("pk", "slug", "name"))
     form = SearchForm(request.GET or None, boards=boards, brand_lookup=search.brand_lookup())

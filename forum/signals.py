@@ -10,6 +10,12 @@ from django.dispatch import Signal
 
 posts_changed = Signal()  # sender: forum.models.Post; kwargs: post_ids (list[int])
 
+# Sent at once, inside the transaction that took text out of posts for good (a moderator's
+# redaction, a deletion): receivers re-derive what they keep from these posts now and drop
+# every copy of the old text (indicators seen only there, however reviewed). A receiver that
+# raises rolls the whole action back, so no copy outlives a redaction that was reported done.
+posts_purged = Signal()  # sender: forum.models.Post; kwargs: post_ids (list[int])
+
 
 def announce_posts_changed(post_ids) -> None:
     """Call inside the writing transaction; receivers run after it commits."""

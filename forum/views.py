@@ -1,6 +1,7 @@
 """Thin views: reads through QuerySet methods, writes through forum.actions."""
 
 import math
+import secrets
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,14 +20,22 @@ from django.views.decorators.http import require_GET, require_POST
 
 from incidents import mail as mail_parser
 
-from . import actions, quoting
-from .forms import DraftForm, ProfileForm, ReplyForm, SignupForm, ThreadForm
+from . import actions, pagecache, quoting
+from .limits import confirmation, gate, ratelimit
+from .figures import actions as figure_actions
+from .forms import DraftForm, FigureForm, ProfileForm, ReplyForm, SignupForm, ThreadForm
 from .models import Board, Draft, Post, Profile, Thread, Volume
+from .moderation import actions as moderation_actions
+from .moderation.forms import ModeratorEditForm
+from .moderation.models import ThreadRedirect
+from .moderation.queries import with_public_note
+from .moderation.roles import can_moderate
 from .links import allowed_hosts
-from .render import render_markdown
+from .render import figure_html, render_markdown
 
 HOME_THREADS_PER_BOARD = 5
 PENDING_DRAFT = "pending_draft"
+MAX_SESSION_TOKEN = 2_000_000
 
 
 @require_GET
@@ -40,29 +49,32 @@ def _board(slug: str) -> Board:
     return get_object_or_404(Board, slug=slug)
 
 
-def _volume_page(request, board: Board, volume: Volume | None):
-    threads = []
-    newer = older = None
-    if volume is not None:
-        threads = volume.threads.visible_to(request.user).order_by("-number")
-        around = board.volumes.order_by()
-        newer = around.filter(number__gt=volume.number).order_by("number").values_list("number", flat=True).first()
-        older = around.filter(number__lt=volume.number).order_by("-number").values_list("number", flat=True).first()
-    return render(request, "forum/volume.html", {
-        "board": board, "volume": volume, "threads": threads, "newer": newer, "older": older,
-    })
+def _volume_page(request, board: Board, volume: Volume | None, canonical: str):
+    def render_page():
+        threads = volume.threads.visible_to(request.user).order_by("-number") if volume else []
+        return render(request, "forum/volume.html", {
+            "board": board, "volume": volume, "threads": threads, "newer": getattr(volume, "newer", None),
+            "older": getattr(volume, "older", None), "canonical": request.build_absolute_uri(canonical),
+        })
+
+    if volume is None:
+        return render_page()
+    # The key carries every thread's (id, version) and the neighbours: read with the volume.
+    return pagecache.serve(request, ("volume", canonical, volume.pk, volume.threads_fingerprint, volume.newer,
+                                     volume.older), render_page)
 
 
 @require_GET
 def board_index(request, board):
-    board = _board(board)
-    return _volume_page(request, board, board.volumes.order_by("-number").first())
+    volume = pagecache.with_page_facts(Volume.objects.filter(board__slug=board)).order_by("-number").first()
+    return _volume_page(request, volume.board if volume else _board(board), volume,
+                        reverse("board", args=[board]))
 
 
 @require_GET
 def volume_detail(request, board, number):
-    board = _board(board)
-    return _volume_page(request, board, get_object_or_404(Volume, board=board, number=number))
+    volume = get_object_or_404(pagecache.with_page_facts(Volume.objects.filter(board__slug=board)), number=number)
+    return _volume_page(request, volume.board, volume, reverse("volume", args=[board, number]))
 
 
 def _page_number(request, pages: int) -> int:
@@ -76,26 +88,62 @@ def _page_number(request, pages: int) -> int:
 
 @require_GET
 def thread_detail(request, board, number):
-    thread = get_object_or_404(
-        Thread.objects.visible_to(request.user).select_related("board", "volume"),
-        board__slug=board, number=number,
-    )
+    per_page = settings.DAIOU_POSTS_PER_PAGE
+    if pagecache.cacheable(request):
+        # Anonymous readers get the page from the cache, named by the thread's version read in
+        # one light query. No visibility test here: a page is cached only after the full view
+        # below rendered it for a reader, and hiding a thread bumps its version.
+        probe = Thread.objects.filter(board__slug=board, number=number).values_list(
+            "pk", "version", "last_position").first()
+        if probe is not None:
+            pk, version, last_position = probe
+            page = _page_number(request, max(1, math.ceil(last_position / per_page)))
+            return pagecache.serve(request, ("thread", pk, version, per_page, page),
+                                   lambda: _thread_detail(request, board, number, page))
+    return _thread_detail(request, board, number)
+
+
+def _thread_detail(request, board: str, number: int, page: int | None = None):
+    # The latest public moderation (moved, merged, locked) comes with the thread's own query.
+    thread = with_public_note(Thread.objects.visible_to(request.user).select_related("board", "volume")).filter(
+        board__slug=board, number=number).first()
+    if thread is None:
+        return _moved_thread(request, board, number)
     per_page = settings.DAIOU_POSTS_PER_PAGE
     pages = max(1, math.ceil(thread.last_position / per_page))
-    page = _page_number(request, pages)
+    if page is None:
+        page = _page_number(request, pages)
+    return _thread_page(request, thread, page, max(pages, page), per_page)
+
+
+def _thread_page(request, thread: Thread, page: int, pages: int, per_page: int):
     # Pages cut the thread by stored position: no COUNT and no OFFSET, whatever the page.
     posts = (
         thread.posts.visible_to(request.user)
         .in_positions((page - 1) * per_page + 1, page * per_page)
         .select_related("reply_to")
         .only("thread_id", "position", "author_id", "author_name", "handle", "device", "os", "posted_at",
-              "subtitle", "html", "format", "hidden", "edited_at", "reply_to__position")
+              "subtitle", "html", "format", "hidden", "hidden_reason", "held", "edited_at", "reply_to__position")
     )
+    posts = list(posts)
+    canonical = thread.get_absolute_url() + (f"?page={page}" if page > 1 else "")
     return render(request, "forum/thread.html", {
         "thread": thread, "board": thread.board, "posts": posts, "page": page, "pages": pages,
         "page_range": range(1, pages + 1), "per_page": per_page,
-        "moderator": request.user.has_perm("forum.moderate"),
+        # Search engines keep no copy of hidden threads or of pages with a hidden post.
+        "canonical": request.build_absolute_uri(canonical),
+        "noindex": thread.hidden or any(post.hidden for post in posts),
+        "moderator": can_moderate(request.user, thread.board),
     })
+
+
+def _moved_thread(request, board: str, number: int):
+    """The old address of a thread moved or merged elsewhere redirects there for good."""
+    moved = ThreadRedirect.objects.filter(board__slug=board, number=number).select_related("thread__board").first()
+    if moved is None:
+        raise Http404(_("No such thread."))
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(moved.thread.get_absolute_url() + (f"?{query}" if query else ""), permanent=True)
 
 
 def _draft_fields(data) -> dict:
@@ -144,6 +192,96 @@ def _quote_step(request, step: str, quotes: list) -> tuple[list, list[str]]:
     return quotes, errors
 
 
+def new_client_token() -> str:
+    """A one-time token for one composer form: sent twice, the form makes one post."""
+    return secrets.token_urlsafe(24)
+
+
+def client_token(request) -> str:
+    """The composer's token as sent (checked again by the actions), or ""."""
+    token = request.POST.get("client_token", "")
+    return token if actions.CLIENT_TOKEN.fullmatch(token) else ""
+
+
+def _figure_error(code: str) -> str:
+    return {
+        "expired": _("The figures of this form expired or were altered; attach them again."),
+        "gone": _("A figure of this form is no longer there (figures not posted are deleted after a day); "
+                  "attach it again."),
+        "too_many": _("A post holds at most %(n)d figures.") % {"n": figure_actions.MAX_FIGURES_PER_POST},
+        "too_many_pending": _("Too many of your figures are waiting to be posted: post or remove some first."),
+    }[code]
+
+
+def _carried(request, post=None) -> tuple[list, list, list[str]]:
+    """The pending quotes and figures the composer form carried (signed), and what went wrong."""
+    quotes, figures, errors = [], [], []
+    try:
+        quotes = quoting.unsign(request.POST.get("quotes_token", ""))
+    except quoting.QuoteError as error:
+        errors.append(str(error))
+    try:
+        figures = figure_actions.unsign(request.POST.get("figures_token", ""), request.user, post)
+    except figure_actions.FigureError as error:
+        errors.append(_figure_error(error.code))
+    return quotes, figures, errors
+
+
+def _is_figure_step(step: str) -> bool:
+    return step == "add_figure" or step.startswith("remove_figure:")
+
+
+def _figure_step(request, step: str, figures: list) -> tuple[list, FigureForm | None, list[str]]:
+    """Attach a screenshot (re-encoded and stored at once, unattached, owned by the member) or
+    remove one. The bound form comes back when it has errors, to show them."""
+    if step != "add_figure":
+        index = step.removeprefix("remove_figure:")
+        if index.isdecimal() and int(index) < len(figures):
+            return figures[:int(index)] + figures[int(index) + 1:], None, []
+        return figures, None, [_("That figure is no longer there.")]
+    if len(figures) >= figure_actions.MAX_FIGURES_PER_POST:
+        return figures, None, [_figure_error("too_many")]
+    form = FigureForm(request.POST, request.FILES, prefix="figure")
+    if not form.is_valid():
+        return figures, form, []
+    try:
+        figure = figure_actions.store_upload(user=request.user, image=form.cleaned_data["file"],
+                                             caption=form.cleaned_data["caption"])
+    except figure_actions.FigureError as error:
+        return figures, None, [_figure_error(error.code)]
+    return figures + [figure], None, []
+
+
+def _attach_chosen_figure(request, step: str, figures: list) -> tuple[list, FigureForm | None, list[str]]:
+    """A screenshot chosen but not attached when the member previews or posts is attached first,
+    not dropped silently; (figures, form with errors or None, errors) as for a figure step."""
+    if step in ("post", "preview") and request.FILES.get("figure-file") is not None:
+        return _figure_step(request, "add_figure", figures)
+    return figures, None, []
+
+
+def _figures_context(figures: list, figure_form, figure_errors: list[str]) -> dict:
+    numbered = len(figures) > 1
+    return {
+        "figures": [(f, figure_html(f.caption, f.image(), n if numbered else None)) for n, f in enumerate(figures, 1)],
+        "figures_token": figure_actions.sign(figures), "figure_errors": figure_errors,
+        "figure_form": figure_form or FigureForm(prefix="figure"),
+        "can_add_figure": len(figures) < figure_actions.MAX_FIGURES_PER_POST,
+        "max_figures": figure_actions.MAX_FIGURES_PER_POST,
+    }
+
+
+def _draft_from_session(user, kept: dict) -> list | None:
+    """The pending quotes and figures a submit after an expired session carried, for the draft;
+    None (the draft's are kept) if they cannot be read back."""
+    try:
+        quotes = quoting.unsign(kept.get("quotes_token", ""))
+        figures = figure_actions.unsign(kept.get("figures_token", ""), user)
+    except (quoting.QuoteError, figure_actions.FigureError):
+        return None
+    return quoting.to_draft(quotes, figures)
+
+
 def _compose(request, *, form_class, draft_key, template, context, initial, submit):
     """The composer's common flow: quote mails and SMS (redacted at once, carried signed),
     preview, post; restore a draft, keep the text whatever goes wrong."""
@@ -151,54 +289,91 @@ def _compose(request, *, form_class, draft_key, template, context, initial, subm
         if request.method == "POST":
             # The session expired while writing: keep the text in this (anonymous) session,
             # which survives the login, and put it back in the form afterwards.
-            request.session[PENDING_DRAFT] = {"key": draft_key, **_draft_fields(request.POST)}
+            request.session[PENDING_DRAFT] = {
+                "key": draft_key, **_draft_fields(request.POST),
+                # Signed as the form carried them: quotes redacted already, figures by id. A token
+                # too large for a session row is left out whole (a cut one could not be read).
+                **{name: token for name in ("quotes_token", "figures_token")
+                   if len(token := request.POST.get(name, "")) <= MAX_SESSION_TOKEN},
+            }
             messages.warning(request, _("Your session had expired. Log in again: your text has been kept."))
         return redirect_to_login(request.get_full_path())
 
     pending = request.session.get(PENDING_DRAFT)
     if pending and pending.get("key") == draft_key:
         actions.save_draft(user=request.user, key=draft_key,
-                           **{f: pending.get(f, "") for f in ("title", "subtitle", "body")})
+                           **{f: pending.get(f, "") for f in ("title", "subtitle", "body")},
+                           pending=_draft_from_session(request.user, pending))
         del request.session[PENDING_DRAFT]
 
-    quotes, quote_errors, preview, status = [], [], None, 200
+    quotes, figures, quote_errors, preview, status, refusal = [], [], [], None, 200, None
+    figure_form, figure_errors = None, []
     if request.method == "POST":
-        try:
-            quotes = quoting.unsign(request.POST.get("quotes_token", ""))
-        except quoting.QuoteError as error:
-            quote_errors.append(str(error))
+        quotes, figures, quote_errors = _carried(request)
+        # A token that could not be read leaves the draft's pending quotes and figures as they were.
+        carried = not quote_errors
         step = request.POST.get("step", "post")
+        earlier = actions.post_for_token(request.user, client_token(request)) if step == "post" else None
+        if earlier is not None:
+            # The same form again (a double click, a retry after a timeout): one post only.
+            messages.info(request, _("This form had been sent already: here is the post it made."))
+            return redirect(post_url(earlier.thread, earlier.position))
+        figures, figure_form, figure_errors = _attach_chosen_figure(request, step, figures)
         if step not in ("post", "preview"):
-            quotes, errors = _quote_step(request, step, quotes)
-            quote_errors += errors
+            if _is_figure_step(step):
+                figures, figure_form, figure_errors = _figure_step(request, step, figures)
+            else:
+                quotes, errors = _quote_step(request, step, quotes)
+                quote_errors += errors
             # Not a submit yet: show the text as typed, without judging it.
             form = form_class(initial={k: v for k, v in request.POST.items() if k in form_class.base_fields},
-                              has_quotes=bool(quotes))
+                              has_quotes=bool(quotes or figures))
+            actions.save_draft(user=request.user, key=draft_key, **_draft_fields(request.POST),
+                               pending=quoting.to_draft(quotes, figures) if carried else None)
         else:
-            form = form_class(request.POST, has_quotes=bool(quotes))
-            if form.is_valid() and not quote_errors:
+            form = form_class(request.POST, has_quotes=bool(quotes or figures))
+            if form.is_valid() and not quote_errors and not figure_errors and figure_form is None:
                 try:
                     if step == "preview":
-                        preview = actions.preview_html(_fields(form, quotes))
+                        preview = actions.preview_html(_fields(form, quotes, figures))
                     else:
-                        return submit(form, quotes)
+                        decision = gate.decide(request.user, fields=_fields(form, quotes, figures),
+                                               ip=ratelimit.client_ip(request), client_token=client_token(request))
+                        if not decision.refused:
+                            response = submit(form, quotes, figures, held=decision.held)
+                            if decision.held:
+                                messages.info(request, decision.reason)
+                            return response
+                        refusal = decision
+                        if decision.code != "unconfirmed":  # that one is shown above the form, with its button
+                            form.add_error(None, decision.reason)
                 except actions.ActionRefused as refused:
                     form.add_error(None, str(refused))
             if preview is None:
-                actions.save_draft(user=request.user, key=draft_key, **_draft_fields(request.POST))
-                status = 400
-        if quote_errors:
+                actions.save_draft(user=request.user, key=draft_key, **_draft_fields(request.POST),
+                                   pending=quoting.to_draft(quotes, figures) if carried else None)
+                status = refusal.status if refusal else 400
+        if quote_errors or figure_errors or (figure_form is not None and figure_form.errors):
             status = 400
     else:
         draft = Draft.objects.filter(user=request.user, key=draft_key).first()
         if draft:
             initial.update({"title": draft.title, "subtitle": draft.subtitle, "body": draft.body})
+            quotes, figure_ids = quoting.from_draft(draft.quotes)
+            figures = figure_actions.load_kept(figure_ids, request.user)
             messages.info(request, _("Your draft has been restored."))
+            if len(figures) < len(figure_ids):
+                figure_errors.append(_("Figures of your draft that were not posted within a day have been deleted: "
+                                       "attach them again."))
         form = form_class(initial=initial)
     return render(request, template, {
         **context, "form": form, "draft_key": draft_key, "action": request.get_full_path(),
         "quotes": [(q, actions.preview_quote_html(q, n)) for n, q in enumerate(quotes, 1)],
         "quotes_token": quoting.sign(quotes) if quotes else "", "quote_errors": quote_errors, "preview": preview,
+        "gate_notice": gate.notice(request.user),  # confirm your address first, or: posts wait for approval
+        **_figures_context(figures, figure_form, figure_errors),
+        # Kept across previews and failed submits: the token names the post this form will make.
+        "client_token": client_token(request) or new_client_token(),
     }, status=status)
 
 
@@ -207,18 +382,19 @@ def _profile_initial(user) -> dict:
     return {"device": profile.device, "os": profile.os} if profile else {}
 
 
-def _fields(form, quotes=()) -> actions.PostFields:
+def _fields(form, quotes=(), figures=None) -> actions.PostFields:
     data = form.cleaned_data
     return actions.PostFields(body=data["body"], subtitle=data["subtitle"], device=data["device"], os=data["os"],
-                              quotes=tuple(quotes))
+                              quotes=tuple(quotes), figures=None if figures is None else tuple(figures))
 
 
 def new_thread(request, board):
     board = _board(board)
 
-    def submit(form, quotes):
+    def submit(form, quotes, figures, held):
         thread = actions.create_thread(board=board, user=request.user, title=form.cleaned_data["title"],
-                                       fields=_fields(form, quotes), draft_key=f"thread:{board.slug}")
+                                       fields=_fields(form, quotes, figures), draft_key=f"thread:{board.slug}",
+                                       client_token=client_token(request), held=held)
         return redirect(thread)
 
     return _compose(request, form_class=ThreadForm, draft_key=f"thread:{board.slug}",
@@ -236,9 +412,10 @@ def reply(request, board, number):
     if thread.locked:
         return render(request, "forum/locked.html", {"thread": thread, "board": thread.board}, status=403)
 
-    def submit(form, quotes):
-        post = actions.create_reply(thread=thread, user=request.user, fields=_fields(form, quotes), reply_to=reply_to,
-                                    draft_key=f"reply:{thread.pk}")
+    def submit(form, quotes, figures, held):
+        post = actions.create_reply(thread=thread, user=request.user, fields=_fields(form, quotes, figures),
+                                    reply_to=reply_to, draft_key=f"reply:{thread.pk}",
+                                    client_token=client_token(request), held=held)
         return redirect(post_url(thread, post.position))
 
     return _compose(request, form_class=ReplyForm, draft_key=f"reply:{thread.pk}",
@@ -272,8 +449,12 @@ def save_draft(request):
     if not form.is_valid():
         return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
     data = form.cleaned_data
+    pending = None  # a script that sends no tokens leaves the draft's quotes and figures as they are
+    if "quotes_token" in request.POST or "figures_token" in request.POST:
+        quotes, figures, errors = _carried(request)
+        pending = None if errors else quoting.to_draft(quotes, figures)
     actions.save_draft(user=request.user, key=data["key"], title=data["title"], subtitle=data["subtitle"],
-                       body=data["body"])
+                       body=data["body"], pending=pending)
     return HttpResponse(status=204)
 
 
@@ -281,14 +462,30 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            user = form.save()
-            Profile.objects.create(user=user, display_name=form.cleaned_data["display_name"])
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, _("Welcome to Daiou."))
-        return redirect("home")
-    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+        ip = ratelimit.client_ip(request)
+        if refusal := gate.ban_refusal(None, ip, "signup", email=form.cleaned_data["email"]):
+            form.add_error(None, refusal)
+        elif not (limited := ratelimit.hit("signup", ratelimit.network_of(ip))).allowed:
+            form.add_error(None, _("Too many accounts were made from your network.") + " " + limited.wait_message)
+            status = 429
+        else:
+            with transaction.atomic():
+                user = form.save()
+                Profile.objects.create(user=user, display_name=form.cleaned_data["display_name"])
+                confirmation.require(user)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome to Daiou."))
+            if confirmation.send(request, user):
+                messages.info(request, _("We sent a link to %(email)s: open it to confirm your address, then you "
+                                         "can post.") % {"email": user.email})
+            else:
+                messages.warning(request, _("The confirmation mail could not be sent just now: ask for it again "
+                                            "when you write your first post."))
+            return redirect("home")
+    return render(request, "registration/signup.html", {"form": form},
+                  status=400 if status == 200 and form.errors else status)
 
 
 @login_required
@@ -333,12 +530,42 @@ def edit_post(request, board, number, position):
         raise PermissionDenied(_("Only the author or a moderator may edit this post."))
     if post.format != Post.Format.MARKDOWN:
         raise PermissionDenied(_("Archived posts are kept as they were written."))
+    # A moderator editing someone else's post says why (kept in the log with the revision).
+    moderating = post.author_id != request.user.pk
+    form_class = ModeratorEditForm if moderating else ReplyForm
     initial = {"subtitle": post.subtitle, "body": post.source, "device": post.device, "os": post.os}
-    form = ReplyForm(request.POST or None, initial=initial, has_quotes=bool(post.quote_details))
-    if request.method == "POST" and form.is_valid():
-        actions.edit_post(post=post, user=request.user, fields=_fields(form))
-        messages.success(request, _("The post has been saved."))
-        return redirect(post_url(post.thread, post.position))
+    figures, figure_form, figure_errors = list(post.figures.all()), None, []
+    if request.method == "POST":
+        if "figures_token" in request.POST:  # the post's figures as the form carries them, or the post's own
+            _quotes, figures, figure_errors = _carried(request, post=post)
+        step = request.POST.get("step", "post")
+        figures, figure_form, errors = _attach_chosen_figure(request, step, figures)
+        figure_errors += errors
+        if _is_figure_step(step):
+            figures, figure_form, errors = _figure_step(request, step, figures)
+            figure_errors += errors
+            form = form_class(initial={k: v for k, v in request.POST.items() if k in form_class.base_fields})
+        else:
+            form = form_class(request.POST, initial=initial, has_quotes=bool(post.quote_details or figures))
+            if form.is_valid() and not figure_errors and figure_form is None:
+                try:
+                    decision = gate.decide(request.user, fields=_fields(form, figures=figures),
+                                           ip=ratelimit.client_ip(request), editing=True)
+                    if decision.refused:
+                        raise actions.ActionRefused(decision.reason)
+                    if moderating:
+                        moderation_actions.edit_post(post=post, actor=request.user, reason=form.cleaned_data["reason"],
+                                                     fields=_fields(form, figures=figures))
+                    else:
+                        actions.edit_post(post=post, user=request.user, fields=_fields(form, figures=figures))
+                    messages.success(request, _("The post has been saved."))
+                    return redirect(post_url(post.thread, post.position))
+                except actions.ActionRefused as refused:
+                    form.add_error(None, str(refused))
+    else:
+        form = form_class(initial=initial, has_quotes=bool(post.quote_details))
+    bad = form.errors or figure_errors or (figure_form is not None and figure_form.errors)
     return render(request, "forum/edit_post.html", {
         "form": form, "post": post, "thread": post.thread, "board": post.thread.board,
-    }, status=400 if form.errors else 200)
+        **_figures_context(figures, figure_form, figure_errors),
+    }, status=400 if bad else 200)

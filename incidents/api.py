@@ -102,7 +102,9 @@ def thread_data(thread: Thread, *, moderator: bool, absolute: Callable[[str], st
     """A thread, its posts, their quoted mails and indicators (hidden posts as placeholders)."""
 
     def compute():
-        posts = list(thread.posts.order_by("position").only(
+        # Posts waiting for approval are not published yet (moderators' answers keep them).
+        visible = thread.posts.all() if moderator else thread.posts.filter(held=False)
+        posts = list(visible.order_by("position").only(
             "pk", "position", "author_name", "handle", "posted_at", "subtitle", "hidden", "format", "edited_at"))
         quotes = {}
         for quote in QuotedMail.objects.filter(thread=thread).select_related("brand").order_by("post_id", "part"):

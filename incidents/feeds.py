@@ -1,4 +1,5 @@
 """Atom feeds: new threads of a board, and new indicators (entries link to Daiou's pages only)."""
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -28,7 +29,7 @@ class BoardThreadsFeed(Feed):
         return board.description
 
     def items(self, board):
-        return (Thread.objects.filter(board=board, hidden=False).select_related("board")
+        return (Thread.objects.visible_to(AnonymousUser()).filter(board=board).select_related("board")
                 .order_by("-created_at", "-id")[:FEED_LENGTH])
 
     def item_title(self, thread):

@@ -13,11 +13,16 @@ import logging
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from types import SimpleNamespace
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Min, Sum
+from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
+from forum import bulk
 from forum.blocks import BlockError, blocks_from_json
 from forum.models import Post
 
@@ -25,7 +30,7 @@ from .brands import BrandCatalogue
 from .extract import EXPORTED_ROLES, KIND_IP, KIND_PHONE, PostFindings, extract_post
 from .models import (
     EXPORTED_ROLE_BITS, Assessment, Brand, Indicator, IndicatorState, QuotedMail, Sighting, Verdict, indicator_key,
-    role_bits,
+    role_bits, roles_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,13 +56,16 @@ def note_change() -> None:
 
 
 def load_catalogue() -> BrandCatalogue:
-    return BrandCatalogue(brand.entry() for brand in Brand.objects.all())
+    catalogue = BrandCatalogue(brand.entry() for brand in Brand.objects.all())
+    # One catalogue serves one run; a link's URL, host and domain ask about the same host.
+    catalogue.assess_host = lru_cache(maxsize=8192)(catalogue.assess_host)
+    return catalogue
 
 
 # --- reading posts ---------------------------------------------------------------------------
 
 def findings_of(post: Post, catalogue: BrandCatalogue) -> PostFindings:
-    if post.hidden or post.thread.hidden:
+    if post.hidden or post.held or post.thread.hidden:  # held: not published until approved
         return PostFindings()
     try:
         blocks = blocks_from_json(post.blocks)
@@ -83,72 +91,242 @@ def index_posts(post_ids: Iterable[int]) -> None:
 
 def _posts(ids: list[int]):
     return (Post.objects.filter(pk__in=ids).select_related("thread")
-            .only("pk", "blocks", "hidden", "posted_at", "thread_id", "thread__hidden"))
+            .only("pk", "blocks", "hidden", "held", "posted_at", "thread_id", "thread__hidden"))
 
 
 @transaction.atomic
 def _index_batch(ids: list[int], catalogue: BrandCatalogue) -> None:
-    touched = set(Sighting.objects.filter(post_id__in=ids).values_list("indicator_id", flat=True))
+    # Indicators that lose sightings here are counted again from all of theirs; those that only
+    # gain some (new posts: an import, a reply) take this batch's in, whatever they were seen before.
+    removed = set(Sighting.objects.filter(post_id__in=ids).values_list("indicator_id", flat=True))
     Sighting.objects.filter(post_id__in=ids).delete()
     quotes_removed, _ = QuotedMail.objects.filter(post_id__in=ids).delete()
-    touched |= _store(list(_posts(ids)), catalogue)
-    if touched or quotes_removed or QuotedMail.objects.filter(post_id__in=ids).exists():
-        refresh(touched, catalogue)
+    stored = _store(list(_posts(ids)), catalogue)
+    if removed or stored.seen or quotes_removed or stored.quotes:
+        _take_in({pk: seen for pk, seen in stored.seen.items() if pk not in removed and pk not in stored.fresh},
+                 catalogue)
+        refresh(removed, catalogue)
         note_change()  # a post without quotes or indicators changes nothing cached
 
 
-def _store(posts: list[Post], catalogue: BrandCatalogue, *, update_display: bool = False) -> set[int]:
+def purge_posts(post_ids: Iterable[int]) -> int:
+    """Text was taken out of these posts for good (forum.signals.posts_purged, inside the
+    moderator's transaction): re-read them now, and delete every indicator they alone held,
+    reviewed or not (a review quotes the value). Returns how many indicators went."""
+    ids = sorted(set(post_ids))
+    before = set(Sighting.objects.filter(post_id__in=ids).values_list("indicator_id", flat=True))
+    catalogue = load_catalogue()
+    for start in range(0, len(ids), POSTS_PER_BATCH):
+        _index_batch(ids[start:start + POSTS_PER_BATCH], catalogue)
+    seen = set(Sighting.objects.filter(indicator_id__in=before).values_list("indicator_id", flat=True))
+    gone = before - seen
+    Indicator.objects.filter(pk__in=gone).delete()
+    note_change()
+    return len(gone)
+
+
+@dataclass
+class _Seen:
+    """What one batch's sightings say about one indicator (the aggregates `refresh` computes)."""
+
+    first: datetime
+    last: datetime
+    times: int = 0
+    roles: set = field(default_factory=set)
+    posts: set = field(default_factory=set)
+    threads: dict = field(default_factory=dict)  # thread id -> latest sighting
+    brands: Counter = field(default_factory=Counter)  # brand id -> sightings in exported roles
+
+    def add(self, sighting: dict, brand_id: int | None) -> None:
+        """One sighting row (forum.bulk.row of Sighting) of the indicator."""
+        seen_at, role, thread_id = sighting["seen_at"], sighting["role"], sighting["thread_id"]
+        self.first, self.last = min(self.first, seen_at), max(self.last, seen_at)
+        self.times += sighting["count"]
+        self.roles.add(role)
+        self.posts.add(sighting["post_id"])
+        latest = self.threads.get(thread_id)
+        if latest is None or seen_at > latest:
+            self.threads[thread_id] = seen_at
+        if brand_id is not None and role in EXPORTED_ROLES:
+            self.brands[brand_id] += 1
+
+
+@dataclass
+class _Stored:
+    seen: dict[int, _Seen]  # indicator id -> what this batch saw of it
+    fresh: set[int]         # indicators this batch made, their aggregates written already
+    quotes: int
+
+
+def _latest_threads(threads: dict) -> list[int]:
+    latest = sorted(threads.items(), key=lambda item: (item[1], item[0]), reverse=True)
+    return [thread_id for thread_id, _ in latest[:Indicator.THREADS_KEPT]]
+
+
+def _set_aggregates(indicator: Indicator, seen: _Seen, catalogue: BrandCatalogue, quote_brands: Counter, *,
+                    post_count: int | None = None, thread_ids: list[int] | None = None) -> None:
+    indicator.roles = role_bits(seen.roles)
+    indicator.first_seen, indicator.last_seen = seen.first, seen.last
+    indicator.times_seen = seen.times
+    indicator.post_count = len(seen.posts) if post_count is None else post_count
+    indicator.thread_ids = _latest_threads(seen.threads) if thread_ids is None else thread_ids
+    assess(indicator, catalogue, quote_brands)
+
+
+def _store(posts: list[Post], catalogue: BrandCatalogue, *, update_display: bool = False) -> _Stored:
     """Indicators, quoted mails and sightings of these posts (whose old rows are gone).
 
-    Indicators that exist keep their row; a rebuild (update_display) also writes their display
-    forms again, for after the defanging or normalisation code changed."""
+    Indicators that exist keep their row (their aggregates are the caller's business); new ones
+    are written with the aggregates of this batch's sightings, which are all they have. A
+    rebuild (update_display) also writes the display forms of existing ones again, for after
+    the defanging or normalisation code changed. Rows go in by multi-row INSERTs
+    (forum.bulk): Django's bulk_create costs more per row than the database does here."""
     findings = {post.pk: findings_of(post, catalogue) for post in posts}
     records = {}  # key -> first Found
     for found in findings.values():
         for record in found.indicators:
             records.setdefault(indicator_key(record.kind, record.value), record)
-    now = timezone.now()
-    rows = [Indicator(key=key, kind=r.kind, value=r.value, host=r.host, registrable_domain=r.registrable_domain,
-                      defanged=r.defanged, punycode=r.punycode, written=r.written if r.kind == KIND_PHONE else "",
-                      created_at=now, updated_at=now)
-            for key, r in sorted(records.items())]  # one order for every writer: rows locked alike
-    if not rows:
-        pass
-    elif update_display:
-        Indicator.objects.bulk_create(rows, update_conflicts=True, unique_fields=["key"],
-                                      update_fields=["defanged", "punycode", "host", "registrable_domain"],
-                                      batch_size=500)
-    else:
-        Indicator.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    id_of = {}
-    keys = list(records)
-    for start in range(0, len(keys), 500):
-        id_of.update(Indicator.objects.filter(key__in=keys[start:start + 500]).values_list("key", "pk"))
 
-    quotes = []
-    for post in posts:
-        for quote in findings[post.pk].quotes:
-            quotes.append(QuotedMail(post_id=post.pk, thread_id=post.thread_id, part=quote.part, number=quote.number,
-                                     subject=quote.subject, sender_name=quote.sender_name, sender=quote.sender,
-                                     brand_id=quote.brand_id, posted_at=post.posted_at))
-    QuotedMail.objects.bulk_create(quotes, batch_size=500)
-    quote_id = {(q.post_id, q.part): q.pk for q in
-                QuotedMail.objects.filter(post_id__in=[p.pk for p in posts]).only("pk", "post_id", "part")}
+    quotes = [bulk.row(QuotedMail, post_id=post.pk, thread_id=post.thread_id, part=quote.part,
+                       number=quote.number, subject=quote.subject, sender_name=quote.sender_name,
+                       sender=quote.sender, brand_id=quote.brand_id, posted_at=post.posted_at)
+              for post in posts for quote in findings[post.pk].quotes]
+    made_quotes = bulk.insert(QuotedMail, quotes, returning=("post_id", "part", "id"))
+    quote_ids = {(post_id, part): pk for post_id, part, pk in made_quotes}
+    quote_brand = {(q["post_id"], q["part"]): q["brand_id"] for q in quotes}
 
-    sightings = []
+    sightings = []  # indicator keys in place of ids until the rows exist
     for post in posts:
         counts: Counter = Counter()
         written = {}
         for record in findings[post.pk].indicators:
-            slot = (id_of[indicator_key(record.kind, record.value)], record.part, record.role)
+            slot = (indicator_key(record.kind, record.value), record.part, record.role)
             counts[slot] += 1
             written.setdefault(slot, record.written)
-        for (indicator_id, part, role), count in counts.items():
-            sightings.append(Sighting(indicator_id=indicator_id, post_id=post.pk, thread_id=post.thread_id,
-                                      quote_id=quote_id.get((post.pk, part)), part=part, role=role, count=count,
-                                      written=written[(indicator_id, part, role)], seen_at=post.posted_at))
-    Sighting.objects.bulk_create(sightings, batch_size=1000)
-    return {s.indicator_id for s in sightings}
+        for (key, part, role), count in counts.items():
+            sightings.append(bulk.row(Sighting, indicator_id=key, post_id=post.pk, thread_id=post.thread_id,
+                                      quote_id=quote_ids.get((post.pk, part)), part=part, role=role,
+                                      count=count, written=written[(key, part, role)], seen_at=post.posted_at))
+    seen: dict[str, _Seen] = {}
+    for sighting in sightings:
+        key, moment = sighting["indicator_id"], sighting["seen_at"]
+        brand_id = quote_brand.get((sighting["post_id"], sighting["part"]))
+        seen.setdefault(key, _Seen(moment, moment)).add(sighting, brand_id)
+
+    keys = sorted(records)  # one order for every writer: rows locked alike
+    id_of = _ids_of(keys)
+    fresh = set()
+    if update_display:
+        rows = [Indicator(**vars(_new_indicator(key, records[key]))) for key in keys]
+        Indicator.objects.bulk_create(rows, update_conflicts=True, unique_fields=["key"],
+                                      update_fields=["defanged", "punycode", "host", "registrable_domain"],
+                                      batch_size=500)
+    else:
+        rows = []
+        for key in keys:
+            if key not in id_of:
+                row = _new_indicator(key, records[key])
+                _set_aggregates(row, seen[key], catalogue, seen[key].brands)
+                rows.append(row)
+        made = dict(bulk.insert(Indicator, [vars(row) for row in rows], conflict="key",
+                                returning=("key", "id")))
+        id_of.update(made)
+        fresh = set(made.values())
+    missing = [key for key in keys if key not in id_of]  # made by another writer meanwhile, or a rebuild's
+    id_of.update(_ids_of(missing))
+
+    for sighting in sightings:
+        sighting["indicator_id"] = id_of[sighting["indicator_id"]]
+    bulk.insert(Sighting, sightings)
+    return _Stored({id_of[key]: value for key, value in seen.items()}, fresh, len(quotes))
+
+
+def _new_indicator(key: str, record) -> SimpleNamespace:
+    """An indicator row to insert, with attributes as `assess` reads and writes them."""
+    now = timezone.now()
+    return SimpleNamespace(**bulk.row(
+        Indicator, key=key, kind=record.kind, value=record.value, host=record.host,
+        registrable_domain=record.registrable_domain, defanged=record.defanged, punycode=record.punycode,
+        written=record.written if record.kind == KIND_PHONE else "", created_at=now, updated_at=now))
+
+
+def _ids_of(keys: list[str]) -> dict[str, int]:
+    found = {}
+    for start in range(0, len(keys), 500):
+        found.update(Indicator.objects.filter(key__in=keys[start:start + 500]).values_list("key", "pk"))
+    return found
+
+
+def _take_in(seen: dict[int, _Seen], catalogue: BrandCatalogue) -> None:
+    """Add what a batch saw to indicators that existed before it and lost no sightings in it:
+    their counts, dates and roles grow, their latest threads are merged, their brand and
+    assessment judged again. The rows are locked first, so writers taking in at once queue and
+    each adds to what the one before committed."""
+    ids = sorted(seen)
+    for start in range(0, len(ids), INDICATORS_PER_BATCH):
+        _take_in_batch(ids[start:start + INDICATORS_PER_BATCH], seen, catalogue)
+
+
+def _take_in_batch(ids: list[int], seen: dict[int, _Seen], catalogue: BrandCatalogue) -> None:
+    indicators = list(Indicator.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+                      .only("kind", "host", "verdict", *_AGGREGATES))
+    # Where this batch saw an indicator before its last sighting, the old threads' latest
+    # sightings decide the order; the brand comes from every quote unless the host names one.
+    reorder = [i for i in indicators if i.times_seen and i.thread_ids and seen[i.pk].first < i.last_seen]
+    latest = defaultdict(dict)
+    if reorder:
+        threads = {t for i in reorder for t in (*i.thread_ids, *seen[i.pk].threads)}
+        rows = (Sighting.objects.filter(indicator_id__in=[i.pk for i in reorder], thread_id__in=threads)
+                .values_list("indicator_id", "thread_id").annotate(latest=Max("seen_at")))
+        for indicator_id, thread_id, when in rows:
+            latest[indicator_id][thread_id] = when
+    counted = [i.pk for i in indicators if not _host_brand(i, catalogue)]
+    brands = defaultdict(Counter)
+    if counted:
+        rows = (Sighting.objects.filter(indicator_id__in=counted, role__in=EXPORTED_ROLES,
+                                        quote__brand_id__isnull=False)
+                .values_list("indicator_id", "quote__brand_id").annotate(times=Count("id")))
+        for indicator_id, brand_id, times in rows:
+            brands[indicator_id][brand_id] = times
+    now = timezone.now()
+    before = {i.pk: {name: getattr(i, name) for name in _AGGREGATES} for i in indicators}
+    writes = defaultdict(list)
+    for indicator in indicators:
+        new = seen[indicator.pk]
+        if not indicator.times_seen:  # a reviewed indicator that had lost every sighting
+            _set_aggregates(indicator, new, catalogue, brands[indicator.pk])
+        else:
+            if indicator.pk in latest:
+                when = latest[indicator.pk]
+                thread_ids = _latest_threads({t: when[t] for t in (*indicator.thread_ids, *new.threads) if t in when})
+            else:  # everything new is at least as recent as anything before: it goes first
+                thread_ids = _latest_threads(new.threads)
+                thread_ids += [t for t in indicator.thread_ids if t not in new.threads]
+            total = _Seen(min(indicator.first_seen, new.first), max(indicator.last_seen, new.last),
+                          indicator.times_seen + new.times, set(roles_of(indicator.roles)) | new.roles)
+            # The batch's posts had no sightings of it left: their posts add to the count.
+            _set_aggregates(indicator, total, catalogue, brands[indicator.pk],
+                            post_count=indicator.post_count + len(new.posts),
+                            thread_ids=thread_ids[:Indicator.THREADS_KEPT])
+        changed = tuple(name for name in _AGGREGATES if getattr(indicator, name) != before[indicator.pk][name])
+        if changed:
+            indicator.updated_at = now
+            writes[changed].append(indicator)
+    # Only what changed: every aggregate column is in some index, and an unchanged one set
+    # again still costs its index entries.
+    for changed, rows in writes.items():
+        _write(rows, [*changed, "updated_at"])
+
+
+_AGGREGATES = ("roles", "first_seen", "last_seen", "times_seen", "post_count", "thread_ids", "brand_id",
+               "assessment", "exported")
+
+
+def _host_brand(indicator: Indicator, catalogue: BrandCatalogue) -> int | None:
+    """The brand the indicator's host itself names (its own or a look-alike's), as `assess` reads it."""
+    if not indicator.host or indicator.kind in (KIND_IP, KIND_PHONE):
+        return None
+    return catalogue.assess_host(indicator.host)[1]
 
 
 # --- aggregates ------------------------------------------------------------------------------
@@ -201,8 +379,7 @@ def _refresh_batch(ids: list[int], catalogue: BrandCatalogue) -> None:
         indicator.last_seen = total["last"] if total else None
         indicator.times_seen = total["times"] if total else 0
         indicator.post_count = len(posts[indicator.pk])
-        latest = sorted(threads[indicator.pk].items(), key=lambda item: item[1], reverse=True)
-        indicator.thread_ids = [thread_id for thread_id, _ in latest[:Indicator.THREADS_KEPT]]
+        indicator.thread_ids = _latest_threads(threads[indicator.pk])
         assess(indicator, catalogue, brands[indicator.pk])
         indicator.updated_at = now
         changed.append(indicator)
@@ -253,11 +430,17 @@ def assess(indicator: Indicator, catalogue: BrandCatalogue, quote_brands: Counte
 
 # --- whole rebuilds --------------------------------------------------------------------------
 
-def rebuild(*, progress=None) -> dict[str, int]:
+def rebuild(*, progress=None, resume: bool = False) -> dict[str, int]:
     """Every post read again, every indicator recomputed (after brand aliases change, after a
-    new extraction rule, after posts were deleted)."""
+    new extraction rule, after posts were deleted). With `resume`, a rebuild that was stopped
+    goes on after the last post it stored anything for (reading a few posts again changes
+    nothing), then recomputes every indicator as a whole rebuild does."""
     catalogue = load_catalogue()
-    post_ids = list(Post.objects.order_by("pk").values_list("pk", flat=True))
+    after = 0
+    if resume:
+        after = max(Sighting.objects.aggregate(last=Max("post_id"))["last"] or 0,
+                    QuotedMail.objects.aggregate(last=Max("post_id"))["last"] or 0)
+    post_ids = list(Post.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(post_ids), POSTS_PER_BATCH):
         batch = post_ids[start:start + POSTS_PER_BATCH]
         with transaction.atomic():

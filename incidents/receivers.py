@@ -18,6 +18,13 @@ def index_changed_posts(sender, post_ids, **kwargs):
         logger.exception("indicators of posts %s were not updated; run manage.py rebuild_indicators", post_ids[:20])
 
 
+def purge_posts(sender, post_ids, **kwargs):
+    """forum.signals.posts_purged: inside the moderator's transaction; an error rolls it back."""
+    from .indexing import purge_posts
+
+    purge_posts(post_ids)
+
+
 def brand_saved(sender, instance, **kwargs):
     brand_id = instance.pk
     transaction.on_commit(lambda: _reassess([brand_id]))

@@ -59,6 +59,10 @@ GENERIC_NAMES = frozenset({
 MIN_NAME_LENGTH = 3        # ASCII and other alphabetic scripts: "ann" yes, "al" no
 MIN_WIDE_NAME_LENGTH = 2   # kanji/kana: a two-character family name (山田) is how people are greeted
 MIN_DIGIT_NAME_LENGTH = 7  # letterless local parts are identifying only when long (09012345678@…)
+# Longer is no mailbox (RFC 5321: 254) and no one's name: a hostile header can hold a 16 kB
+# "address", and its needle (a pattern per character) would take minutes to compile and run.
+MAX_ADDRESS_LENGTH = 254
+MAX_NAME_LENGTH = 200
 
 HONORIFICS = ("様", "さま", "サマ", "殿", "さん")
 _NAME_SEPARATORS = re.compile(r"[\s,、・]+")
@@ -234,7 +238,7 @@ def is_identifying_name(name: str) -> bool:
     for words without a letter): ``"no-reply"``, ``"Valued Customer"``, ``"お客様"``, ``"林"``.
     """
     folded = unicodedata.normalize("NFKC", _clean_name(name)).casefold()
-    if not folded or "@" in folded or folded in GENERIC_NAMES:
+    if not folded or "@" in folded or folded in GENERIC_NAMES or len(folded) > MAX_NAME_LENGTH:
         return False
     return any(_is_identifying_token(token)
                for token in _NAME_TOKEN_SEPARATORS.split(folded) if token)
@@ -256,7 +260,7 @@ def _clean_address(address: str) -> str | None:
     if address.lower().startswith("mailto:"):
         address = address[len("mailto:"):]
     local, at, domain = address.partition("@")
-    if not (local and at and domain) or any(ch.isspace() for ch in address):
+    if not (local and at and domain) or any(ch.isspace() for ch in address) or len(address) > MAX_ADDRESS_LENGTH:
         return None
     if set(address.lower()) <= set(REDACTED_ADDRESS):
         return None
@@ -532,9 +536,9 @@ def _original_range(placed: list[tuple[int, _Span]], start: int, end: int) -> tu
 
 
 def redact_text(text: str, *, addresses: Iterable[str] = (), names: Iterable[str] = (),
-                field: str = "text") -> RedactionResult:
+                field: str = "text", flags: bool = True) -> RedactionResult:
     """Redact recipient addresses (also base64-encoded), recipient names and card numbers; flag
-    personal data.
+    personal data (unless ``flags`` is False: the archive importer has no member to ask).
 
     ``names`` are kept only when ``is_identifying_name``; the local part of every address counts
     as a name too. Marks are ordered by position; flags may overlap redactions.
@@ -552,7 +556,8 @@ def redact_text(text: str, *, addresses: Iterable[str] = (), names: Iterable[str
         redacted, placed = _splice(text, spans)
     marks = [Mark(field, out_start, out_start + len(span.replacement), span.kind, span.replacement)
              for out_start, span in placed]
-    marks += find_flags(redacted, field=field)
+    if flags:
+        marks += find_flags(redacted, field=field)
     marks.sort(key=lambda mark: (mark.start, mark.end))
     return RedactionResult(redacted, tuple(marks))
 
@@ -600,17 +605,43 @@ def _mask_digits(number: str) -> str:
     return "".join("x" if ch.isdigit() else ch for ch in number)
 
 
+# phonenumbers' matcher costs about a millisecond a candidate, and a hostile text holds a
+# hundred thousand candidates (one IP address repeated fills a mail with them): each distinct
+# candidate is matched once per text, and at most this many; later ones are not looked at.
+MAX_PHONE_CANDIDATES = 500
+
+
+class _PhoneMatcher:
+    """The matcher over one text's candidates, each distinct candidate once (see above)."""
+
+    def __init__(self, region: str):
+        self.region = region
+        self.seen: dict[str, list] = {}
+
+    def __call__(self, raw: str) -> list | None:
+        """The matches in `raw`, or None once MAX_PHONE_CANDIDATES candidates were matched."""
+        if raw not in self.seen:
+            if len(self.seen) >= MAX_PHONE_CANDIDATES:
+                return None
+            self.seen[raw] = list(phonenumbers.PhoneNumberMatcher(raw, self.region,
+                                                                  leniency=phonenumbers.Leniency.VALID))
+        return self.seen[raw]
+
+
 def _phone_flags(text: str, field: str) -> Iterable[Mark]:
     # The matcher runs on short candidates: over a whole large text it is slow and silently stops
     # after a fixed number of tries. VALID (not POSSIBLE) leniency: POSSIBLE takes dates, order and
     # card numbers for phones.
+    matcher = _PhoneMatcher("JP")
     for candidate in _PHONE_CANDIDATE.finditer(text):
         if (candidate.end() - candidate.start() < PHONE_DIGITS.start
                 or len(_NOT_DIGIT.sub("", candidate.group())) not in PHONE_DIGITS
                 or not _in_personal_context(text, candidate.start(), candidate.end())):
             continue
-        for match in phonenumbers.PhoneNumberMatcher(candidate.group(), "JP",
-                                                     leniency=phonenumbers.Leniency.VALID):
+        matches = matcher(candidate.group())
+        if matches is None:
+            return
+        for match in matches:
             if phonenumbers.number_type(match.number) not in _SERVICE_NUMBER_TYPES:
                 start = candidate.start() + match.start
                 yield Mark(field, start, start + len(match.raw_string), FLAG_PERSONAL_PHONE,
@@ -637,13 +668,16 @@ def find_phone_numbers(text: str, region: str = "JP") -> list[PhoneNumber]:
     stands ("至急(01)-50-5830-6860までお電話ください"): scammers get digits wrong, and readers
     search what the mail says. Elsewhere an invalid run of digits is an order or version number."""
     found = []
+    matcher = _PhoneMatcher(region)
     for candidate in _PHONE_CANDIDATE.finditer(text):
         raw = candidate.group()
         digits = _NOT_DIGIT.sub("", raw)
         if len(raw) < PHONE_DIGITS.start or len(digits) not in PHONE_DIGITS:
             continue
         context = phone_context(text, candidate.start(), candidate.end())
-        matches = list(phonenumbers.PhoneNumberMatcher(raw, region, leniency=phonenumbers.Leniency.VALID))
+        matches = matcher(raw)
+        if matches is None:
+            break
         for match in matches:
             start = candidate.start() + match.start
             found.append(PhoneNumber(

@@ -17,6 +17,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from forum.limits.ratelimit import rate_limited
 from forum.models import Thread
 
 from . import actions, api, exports
@@ -48,6 +49,7 @@ def _brands():
 
 
 @require_GET
+@rate_limited("lookup", when=lambda request: bool(request.GET.get("q")))
 def indicator_list(request):
     brands = _brands()
     form = IndicatorFilterForm(request.GET or None, brands=brands)
@@ -218,6 +220,7 @@ def _json(data, status=200):
 
 
 @require_GET
+@rate_limited("lookup", json=True)
 def api_lookup(request):
     form = IndicatorFilterForm({"q": request.GET.get("q", "")})
     if not form.is_valid():

@@ -45,7 +45,8 @@ def test_database_url_selects_sqlite_or_postgres_with_a_pool(tmp_path):
 
 def test_redis_url_selects_djangos_redis_cache():
     cache = settings_in({"REDIS_URL": "redis://127.0.0.1:6379/1"}, "s.CACHES['default']")
-    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    # Django's RedisCache, degrading to "no cache" while Redis is down (config/cache.py).
+    assert cache["BACKEND"] == "config.cache.ResilientRedisCache"
     assert cache["LOCATION"] == "redis://127.0.0.1:6379/1"
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from forum.archive.volume import ArchiveError, reads_as_structure
-from forum.blocks import BlockError, build_quote, is_quote_mark, read_subtitle
+from forum.blocks import BlockError, build_figure, build_quote, is_quote_mark, read_subtitle
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,11 @@ def check_member_body(text: str) -> list[BodyProblem]:
 
 
 def compose_body(text: str, *, subtitle: str = "",
-                 mails: Sequence[tuple[Sequence[tuple[str, str]], str]] = ()) -> str:
+                 mails: Sequence[tuple[Sequence[tuple[str, str]], str]] = (), figures: Sequence[str] = ()) -> str:
     """A post body as the old forum laid it out: `副題=SUBTITLE` and an empty line, the
-    member's own text, then each quoted mail (headers, body) after two empty lines, numbered
-    1..n when there are several and unnumbered when there is one, as in the seed.
+    member's own text, then each figure (`<図N>` and its caption) and each quoted mail
+    (headers, body) after two empty lines; figures and mails are numbered 1..n when there are
+    several and unnumbered when there is one, as in the seed.
     MemberBodyError lists every problem found."""
     problems = check_member_body(text)
     own_text = normalize_member_body(text)
@@ -70,10 +71,21 @@ def compose_body(text: str, *, subtitle: str = "",
         if not isinstance(subtitle, str) or "\n" in subtitle or "\r" in subtitle or reads_as_structure(subtitle_line):
             problems.append(BodyProblem(0, "the subtitle must be one line that does not read as a post header"))
         lines.append(subtitle_line)
-        if own_text or mails:
+        if own_text or mails or figures:
             lines.append("")
     if own_text:
         lines += own_text.split("\n")
+    for position, caption in enumerate(figures, 1):
+        try:
+            figure = build_figure(position if len(figures) > 1 else None, caption)
+        except BlockError as error:
+            problems.append(BodyProblem(0, f"figure {position}: {error}"))
+            continue
+        if (kind := reads_as_structure(caption)) is not None:
+            problems.append(BodyProblem(0, f"figure {position}: the caption would be read as {kind}"))
+        if lines:
+            lines += ["", ""]
+        lines += figure.lines()
     for position, (headers, body) in enumerate(mails, 1):
         try:
             quote = build_quote(position if len(mails) > 1 else None, list(headers), body)

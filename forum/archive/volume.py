@@ -37,7 +37,8 @@ class Post:
     that separate it from its header and from what follows; "" is a body without lines.
     Layout, for exactness: `header_line` is the header as written (after any repair), kept
     only when it differs from the form Daiou writes; `blank_after_header` (0 or 1) and
-    `blank_after_body` (0–2) are the empty lines around the body.
+    `blank_after_body` (0–2) are the empty lines around the body. `line` is where the header
+    stood in the page read (1-based; 0 for a post not read from a page), for reports only.
     """
 
     name: str
@@ -49,6 +50,12 @@ class Post:
     header_line: str | None = None
     blank_after_header: int = 1
     blank_after_body: int = 2
+    line: int = field(default=0, compare=False, repr=False)
+
+    @property
+    def body_line(self) -> int:
+        """The page line of the body's first line (meaningful when `line` is)."""
+        return self.line + 1 + self.blank_after_header
 
     @property
     def subtitle(self) -> str | None:
@@ -114,12 +121,18 @@ class Volume:
 
 @dataclass
 class Repair:
-    """A line the parser mended: written back in its `repaired` form."""
+    """A line the parser mended (or the importer redacted): written back in its `repaired`
+    form. `original` is None where it must not be shown: a redacted line."""
 
     line: int
     what: str
-    original: str
+    original: str | None
     repaired: str
+
+    def describe(self) -> str:
+        if self.original is None:
+            return f"line {self.line}: {self.what} → {self.repaired!r}"
+        return f"line {self.line}: {self.what}: {self.original!r} → {self.repaired!r}"
 
 
 @dataclass
@@ -489,7 +502,7 @@ def _read_post(lines, at: int, end: int, header: _Header, reader: _Reader) -> Po
         written = header.repaired
     blank_after_header, body, blank_after_body = split_post_span(lines[at + 1:end])
     post = Post(header.name, header.posted_at, body, header.handle, header.device, header.os,
-                blank_after_header=blank_after_header, blank_after_body=blank_after_body)
+                blank_after_header=blank_after_header, blank_after_body=blank_after_body, line=at + 1)
     if written != _compose_header(post):
         post.header_line = written
         reader.warn(at, "post header written differently from Daiou's form; kept as written")

@@ -556,3 +556,71 @@ def test_a_page_that_now_ends_with_empty_lines_gets_its_final_line_break(seed):
     assert written.endswith("(20/09/17)\n【山田】 2024/01/01 (Mon) 00:00\n\n追加\n\n\n")
     reread = parse_volume(written)
     assert reread.final_newline and reread.threads[1].posts[-2:] == [thread.posts[-1], added]
+
+
+# ---- imported quotes are redacted (forum.archive.safe_quotes) ------------------------------
+
+
+def redacted(text: str) -> ParsedVolume:
+    from forum.archive.safe_quotes import redact_quotes
+
+    return redact_quotes(parse_volume(text, "page"), "page")
+
+
+def one_thread_page(*posts: tuple[str, str]) -> str:
+    """A page of one thread whose posts are (author, body)."""
+    threads = [Thread(1, "題", posts[0][0], date(2021, 3, 1), [
+        Post(name, datetime(2021, 3, 1, 9 + i), body) for i, (name, body) in enumerate(posts)])]
+    return write_volume(Volume("情報", 5, threads, title_rows_for(threads)))
+
+
+def quote(*lines: str) -> str:
+    return "\n".join(["本文。", "", "", "********** 以下引用 **********", "", *lines])
+
+
+def test_the_seeds_recipient_is_redacted_in_all_of_its_authors_quotes_and_nothing_else(seed_text):
+    volume = redacted(seed_text)
+    assert [(r.line, r.what, r.original, r.repaired) for r in volume.repairs] == [
+        (376, "quoted mail: recipient's name redacted", None, "To: xxxx <xxxx@xxxx.name>"),
+        (439, "quoted mail: recipient's name redacted", None, "xxxx様"),
+        (611, "post header lost a bracket; restored", "シバケン】 2020/09/11 (Fri) 23:34",
+         "【シバケン】 2020/09/11 (Fri) 23:34"),
+    ]
+    assert "chiyuki" not in volume.repairs[0].describe()
+    old_lines, new_lines = seed_text.split("\n"), write_volume(volume).split("\n")
+    assert [n for n, (old, new) in enumerate(zip(old_lines, new_lines), 1) if old != new] == [376, 439, 611]
+    assert not redacted(write_volume(volume)).repairs  # nothing left to redact, nothing left to mend
+
+
+def test_names_of_one_author_stay_with_that_author_and_headers_are_never_redacted():
+    page = one_thread_page(
+        ("Taro", quote("To: Taro Yamada <taro.y@example.jp>", "", "Taro Yamada様", "Dear Taro,")),
+        ("Hanako", quote("To: <xxxx@xxxx.name>", "", "Yamada様 (宛名は別人)")),
+        ("Taro", quote("Subject: 再送", "", "Yamada 様", "taro.y@example.jp 宛て", "Tarot カード", "taroimo Yamadaya")),
+    )
+    volume = redacted(page)
+    bodies = [p.body for p in volume.threads[0].posts]
+    assert "To: xxxx <xxxx@xxxx.name>\n\nxxxx様\nDear xxxx," in bodies[0]
+    assert bodies[1] == parse_volume(page).threads[0].posts[1].body  # another author's quote: as written
+    assert "xxxx 様\nxxxx@xxxx.name 宛て\nTarot カード\ntaroimo Yamadaya" in bodies[2]  # names only as words
+    assert [p.name for p in volume.threads[0].posts] == ["Taro", "Hanako", "Taro"]
+    assert volume.threads[0].originator == "Taro"
+
+
+def test_a_name_broken_over_two_lines_keeps_every_line_in_its_place():
+    page = one_thread_page(
+        ("山田", quote("To: Hanako Yamada <h.y@example.jp>", "", "Hanako", "Yamada様 カード 4111-1111-1111-1111")))
+    volume = redacted(page)
+    body = volume.threads[0].posts[0].body
+    assert body.endswith("To: xxxx <xxxx@xxxx.name>\n\nxxxx\nxxxx様 カード ****-****-****-1111")
+    assert body.count("\n") == parse_volume(page).threads[0].posts[0].body.count("\n")
+    assert [r.what for r in volume.repairs][-1] == (
+        "quoted mail: recipient's name and card number (last four digits kept) redacted")
+    assert write_volume(volume).count("\n") == page.count("\n")
+
+
+def test_own_text_news_and_generic_salutations_are_not_quotes_to_redact():
+    text = "Dear Yamada, 4111 1111 1111 1111\n\n>お客様各位 4111 1111 1111 1111\n\n" + quote(
+        "To: お客様 <xxxx@xxxx.name>", "", "お客様各位", "会員様")
+    volume = redacted(one_thread_page(("山田", text)))
+    assert volume.repairs == []

@@ -1,9 +1,11 @@
-"""A new member, in a real browser: signs up, starts a thread (with the live preview), replies."""
+"""A new member, in a real browser: signs up, confirms the address, starts a thread (with the live
+preview), replies; both posts wait for a moderator's approval (forum.limits.gate)."""
 
 import re
 from urllib.parse import urlsplit
 
 import pytest
+from django.core import mail
 
 from forum.models import Post, Thread
 
@@ -33,6 +35,13 @@ def test_a_new_member_signs_up_starts_a_thread_and_replies(page, live_server):
     page.locator("#id_password2").fill("a long passphrase for tests")
     page.get_by_role("button", name="会員登録").click()
     assert page.get_by_text("大王へようこそ。").is_visible()
+    # No posting before the address is confirmed: the link from the mail, then its button.
+    page.goto(live_server.url + "/info/new/")
+    assert page.get_by_role("button", name="リンクをもう一度送る").is_visible()
+    link = re.search(r"https?://\S+/accounts/confirm/\S+/", mail.outbox[0].body).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="アドレスを確認する").click()
+    assert page.get_by_text("メールアドレスを確認しました。").is_visible()
 
     page.goto(live_server.url + "/info/")
     page.get_by_role("link", name="スレッドを立てる").click()
@@ -47,6 +56,7 @@ def test_a_new_member_signs_up_starts_a_thread_and_replies(page, live_server):
     page.get_by_role("button", name="スレッドを投稿").click()
 
     page.wait_for_url(re.compile(r"/info/1/$"))
+    assert page.get_by_text("モデレーターの承認を待ちます").is_visible()
     heading = page.locator("h1").inner_text()
     assert re.fullmatch(r"NO\.1 <ドコモ口座>第三者の不正な預金引き出し発覚<起稿 シバケン>\(\d\d/\d\d/\d\d\)", heading)
     assert "【シバケン@iPhone 12】" in page.locator("#p1 h2").inner_text()
@@ -60,5 +70,5 @@ def test_a_new_member_signs_up_starts_a_thread_and_replies(page, live_server):
 
     thread = Thread.objects.get()
     assert (thread.number, thread.post_count) == (1, 2)
-    assert list(Post.objects.values_list("author__username", flat=True)) == ["shibaken", "shibaken"]
+    assert list(Post.objects.values_list("author__username", "held")) == [("shibaken", True), ("shibaken", True)]
     assert page.problems == []

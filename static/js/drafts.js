@@ -12,7 +12,8 @@
       timer = null;
       var data = new FormData();
       data.append("key", form.dataset.draftKey);
-      ["title", "subtitle", "body"].forEach(function (name) {
+      // The tokens carry the pending quotes (redacted) and figures (ids), kept with the draft.
+      ["title", "subtitle", "body", "quotes_token", "figures_token"].forEach(function (name) {
         var field = form.elements.namedItem(name);
         if (field) { data.append(name, field.value); }
       });

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from forum import actions, quoting
+from forum.limits import gate
 from forum.models import Board, Thread
 from incidents.mail import MAX_MAIL_BYTES
 
@@ -57,18 +58,25 @@ class Command(BaseCommand):
             for number, quote in enumerate(quotes, 1):
                 quoting.check_quote(quote, number if len(quotes) > 1 else None)
             fields = actions.PostFields(body="", quotes=tuple(quotes))
+            # The new-member gate, as for the browser's composer (no IP address here).
+            decision = gate.decide(member, fields=fields)
+            if decision.refused:
+                raise CommandError(f"{file}: {decision.reason}")
             with transaction.atomic():
                 quoting.remember(member, addresses, names)
                 if target is None:
-                    made = actions.create_thread(board=target_board, user=member, title=_title(quotes), fields=fields)
+                    made = actions.create_thread(board=target_board, user=member, title=_title(quotes), fields=fields,
+                                                 held=decision.held)
                     where = f"{target_board.name}NO.{made.number} {made.title}"
                 else:
-                    post = actions.create_reply(thread=target, user=member, fields=fields)
+                    post = actions.create_reply(thread=target, user=member, fields=fields, held=decision.held)
                     where = f"{target_board.name}NO.{target.number} post {post.position}"
         except (quoting.QuoteError, actions.ActionRefused) as error:
             raise CommandError(f"{file}: {error}") from None
         flags = sum(len(q.flags) for q in quotes)
         redactions = sum(len(q.redactions) for q in quotes)
         self.stdout.write(f"posted {where}: {len(quotes)} quote(s), {redactions} redaction(s)")
+        if decision.held:
+            self.stdout.write("  held: it waits for a moderator's approval (a new member's post)")
         if flags:
             self.stdout.write(f"  {flags} possible personal data left as written: review the post in the browser")

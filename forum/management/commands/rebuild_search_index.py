@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand
 
 from forum import search_index
+from forum.models import Post, SearchDocument
+from forum.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -13,10 +15,18 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=2000, help="posts per transaction (default 2000)")
 
     def handle(self, *args, resume, batch, verbosity, **options):
+        bar = None
+        if verbosity:
+            after = SearchDocument.objects.order_by("-post_id").values_list("post_id", flat=True).first() or 0
+            total = Post.objects.filter(pk__gt=after if resume else 0).count()
+            bar = ProgressBar(self.stderr, "rebuild_search_index: posts")
+
         def progress(done, last_id):
-            if verbosity > 1 or (verbosity and done % 50_000 < batch):
-                self.stdout.write(f"indexed {done} posts (up to post {last_id})")
+            if bar:
+                bar(done, total)
 
         done = search_index.rebuild(resume=resume, batch=max(1, batch), progress=progress)
+        if bar:
+            bar.finish()
         if verbosity:
             self.stdout.write(f"search index: {done} posts indexed")

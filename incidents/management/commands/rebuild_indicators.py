@@ -1,17 +1,29 @@
 from django.core.management.base import BaseCommand
 
+from forum.progress import ProgressBar
 from incidents.indexing import rebuild
 
 
 class Command(BaseCommand):
     help = ("Read every post again and rebuild indicators, sightings and quoted mails (after brand aliases "
-            "or extraction rules changed, or posts were deleted). Reviews are kept.")
+            "or extraction rules changed, or posts were deleted). Reviews are kept. --resume goes on after "
+            "the last post a stopped rebuild stored.")
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--resume", action="store_true",
+                            help="keep what is there and read only the posts after the last one read")
+
+    def handle(self, *args, resume=False, **options):
+        bar = ProgressBar(self.stderr, "rebuild_indicators: posts") if options["verbosity"] else None
+
         def progress(done, total):
+            if bar:
+                bar(done, total)
             if options["verbosity"] >= 2:
                 self.stdout.write(f"{done}/{total} posts")
 
-        counts = rebuild(progress=progress)
+        counts = rebuild(progress=progress, resume=resume)
+        if bar:
+            bar.finish()
         self.stdout.write(self.style.SUCCESS(
             f"{counts['posts']} posts read: {counts['indicators']} indicators, {counts['sightings']} sightings"))

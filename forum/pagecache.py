@@ -1,0 +1,163 @@
+"""Whole thread and volume pages for anonymous readers, cached under keys that say what they show.
+
+A key names the thread (or the volume) with its version, the page number, the reader's
+language, the site's address and the release (templates, translations, code, static files).
+Every write that changes what a thread page shows bumps `Thread.version` through
+`forum.counters.note_thread_changed` (or a function of forum.counters that bumps it), in the
+writing transaction; a volume page's key carries the (id, version) of each of its threads and
+its neighbours' numbers. A request reads the version from the database first (the one query
+a cached page costs), so a page written after a change is asked for under a new key: nothing
+is ever invalidated, any number of processes and machines share one cache (Redis), and none
+can serve a page older than the version it just read. Old entries expire (PAGE_SECONDS).
+
+Only anonymous readers' GETs are cached (no session or messages cookie, no query string but
+the page number), and only pages that set no cookie, no CSRF token and nothing in the
+session. Members get their own pages, never a cached one, and never store one. A page is
+stored only after the full view rendered it for a reader, so a key found in the cache vouches
+that its thread was visible at that version (hiding bumps the version). The same key makes
+the `ETag` (a conditional GET with it is answered 304 after the one query); `Last-Modified`
+says when the version was first rendered, kept beside the page, for information only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
+from django.db.models.functions import Cast, Concat
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date
+
+PAGE_SECONDS = 24 * 3600
+# What changes pages without changing a thread's version: a deployment of other code,
+# templates, translations or static files (whose hashed names the pages carry).
+RELEASE_FOLDERS = ("config", "forum", "incidents", "templates", "locale")
+RELEASE_SUFFIXES = {".py", ".html", ".txt", ".mo"}
+
+
+@lru_cache(maxsize=1)
+def release() -> str:
+    """A digest of what this process serves pages with, the same on every machine of a release."""
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(settings.DAIOU_RELEASE.encode())
+    base = Path(settings.BASE_DIR)
+    for folder in RELEASE_FOLDERS:
+        for path in sorted((base / folder).rglob("*")):
+            if path.suffix in RELEASE_SUFFIXES and "tests" not in path.relative_to(base).parts and path.is_file():
+                digest.update(str(path.relative_to(base)).encode())
+                digest.update(path.read_bytes())
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if manifest.is_file():
+        digest.update(manifest.read_bytes())
+    return digest.hexdigest()
+
+
+def with_page_facts(volumes):
+    """Volumes with what their page's key needs, in the volume's own query: `threads_fingerprint`
+    (every thread's id:version, a handful per volume: any change to a thread, a thread added,
+    moved or deleted changes it; unordered, as SQLite before 3.44 cannot order an aggregate:
+    another order of the same pairs only misses the cache) and the neighbours' numbers."""
+    from .models import Thread, Volume
+
+    pair = Concat(Cast("id", CharField()), Value(":"), Cast("version", CharField()))
+    fingerprint = (Thread.objects.filter(volume=OuterRef("pk")).order_by().values("volume")
+                   .annotate(pairs=StringAgg(pair, Value(","))).values("pairs"))
+    around = Volume.objects.filter(board=OuterRef("board"))
+    return volumes.select_related("board").annotate(
+        threads_fingerprint=Subquery(fingerprint),
+        newer=Subquery(around.filter(number__gt=OuterRef("number")).order_by("number").values("number")[:1]),
+        older=Subquery(around.filter(number__lt=OuterRef("number")).order_by("-number").values("number")[:1]),
+    )
+
+
+def cacheable(request) -> bool:
+    """An anonymous reader's plain GET: no session (so not a member, no pending message or
+    draft), no messages cookie, nothing in the query string but the page number."""
+    return (
+        request.method == "GET"
+        and set(request.GET) <= {"page"}
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and CookieStorage.cookie_name not in request.COOKIES
+        and not request.user.is_authenticated
+    )
+
+
+def _digest(request, parts: tuple) -> str:
+    # The language decides every string of the page; the origin its canonical link.
+    words = (release(), *parts, request.LANGUAGE_CODE, request.scheme, request.get_host())
+    return hashlib.blake2b("\x1f".join(map(str, words)).encode(), digest_size=16).hexdigest()
+
+
+def _reader_headers(response, etag: str) -> None:
+    response["ETag"] = etag
+    # Stored by browsers but asked again each time (a 304 while unchanged): never stale.
+    patch_cache_control(response, no_cache=True)
+    # The language comes from the cookie or Accept-Language (LocaleMiddleware adds the latter).
+    patch_vary_headers(response, ("Cookie", "Accept-Language"))
+
+
+def serve(request, parts: tuple, render) -> HttpResponse:
+    """The page named by `parts` (kind, id, version…, page) for this request: from the cache
+    for an anonymous reader, else `render()`d (and kept when it may be)."""
+    if not cacheable(request):
+        return render()
+    etag = f'"{_digest(request, parts)}"'
+    shell = HttpResponse()
+    _reader_headers(shell, etag)
+    if (not_modified := get_conditional_response(request, etag=etag, response=shell)) is not shell:
+        return not_modified  # If-None-Match matched: no cache lookup, no rendering
+    key = f"page:{etag[1:-1]}"
+    cached = cache.get(key) if settings.DAIOU_PAGE_CACHE else None
+    if cached is not None:
+        content, content_type, last_modified = cached
+        response = HttpResponse(content, content_type=content_type)
+        response["X-Page-Cache"] = "hit"
+    else:
+        response = render()
+        # (The session was empty, there being no cookie: reading request.user reads it.)
+        if response.status_code != 200 or response.cookies or request.session.modified \
+                or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+            return response  # depends on more than the key says: neither kept nor tagged
+        last_modified = time.time()
+        if settings.DAIOU_PAGE_CACHE:
+            cache.set(key, (response.content, response["Content-Type"], last_modified), PAGE_SECONDS)
+        response["X-Page-Cache"] = "miss" if settings.DAIOU_PAGE_CACHE else "off"
+    response["Last-Modified"] = http_date(math.ceil(last_modified))
+    _reader_headers(response, etag)
+    # If-Modified-Since alone is not answered with a 304: two versions rendered within one
+    # second share a Last-Modified, and only the ETag tells them apart.
+    return get_conditional_response(request, etag=etag, response=response)
+
+
+# ---- saves the writers did not announce (connected in forum.apps) ---------------------------
+
+
+def on_saved(sender, instance, created=False, raw=False, update_fields=None, **kwargs) -> None:
+    """A thread, post or board saved through the ORM anywhere (the admin, a shell) changes the
+    version too. Writes by QuerySet.update() call forum.counters themselves."""
+    from . import counters
+    from .models import Board, Thread
+
+    if raw or created:  # a new post or thread is counted by forum.counters already
+        return
+    if sender is Board:
+        if update_fields is None or {"name", "slug"} & set(update_fields):
+            counters.note_board_changed(instance)
+    elif sender is Thread:
+        counters.note_thread_changed(instance)
+    else:
+        counters.note_thread_changed(instance.thread_id)
+
+
+def on_post_deleted(sender, instance, **kwargs) -> None:
+    from . import counters
+
+    counters.note_thread_changed(instance.thread_id)
