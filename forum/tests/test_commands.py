@@ -33,3 +33,7 @@ def test_load_demo_is_safe_to_run_twice():
     from django.contrib.auth import get_user_model
 
     assert get_user_model().objects.filter(username="demo").count() == 1
+    from forum.limits.gate import standing
+
+    # What the demo member writes is published at once, not held for a moderator.
+    assert standing(get_user_model().objects.get(username="demo")).established

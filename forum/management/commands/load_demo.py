@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -29,6 +30,10 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save()
                 Profile.objects.create(user=user, display_name="デモ会員", device="ThinkPad", os="Win11")
+            # The demo member is established (forum.limits.gate), so trying the composer publishes
+            # at once instead of waiting for a moderator who does not exist locally.
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label="limits", codename="established"))
         pages = sorted(seed_folder().glob("*.txt"))
         if not pages:
             self.stdout.write(f"no seed pages in {seed_folder()}: the archive stays empty")
