@@ -3,8 +3,11 @@
 `index_posts(ids)` runs when the forum announces changed posts (incidents.apps connects it to
 forum.signals.posts_changed) and `rebuild()` from `manage.py rebuild_indicators`. Both replace
 the sightings and quoted mails of the posts they read, in one transaction per batch, then
-recompute the aggregates of every indicator they touched: when it was first and last seen,
-how often, in which roles and threads, its brand and assessment, and whether it is exported.
+bring the aggregates of every indicator they touched up to date: when it was first and last
+seen, how often, in which roles and threads, its brand and assessment, and whether it is
+exported. An indicator that lost sightings is counted again from all of its sightings; one
+that only gained some (new posts) takes them in, so a page of an import costs the same
+however often its indicators were seen before.
 Hidden posts and posts of hidden threads are read as empty: nothing they quote is shown.
 """
 from __future__ import annotations
