@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from forum import actions, quoting
 from forum.archive_io import import_volume
-from forum.backup import (DATA, EXCLUDED, MANIFEST, BackupError, backed_up_models, load_rows, make_backup,
-                          restore_backup)
+from forum.backup import (DATA, EXCLUDED, MANIFEST, BackupError, backed_up_models, compare_archive, load_rows,
+                          make_backup, restore_backup)
 from forum.figures import actions as figure_actions
 from forum.figures.images import reencode
 from forum.figures.tests.helpers import image_bytes
@@ -257,6 +257,20 @@ def test_a_backup_holds_every_row_but_the_derived_ones_and_checksums_every_file(
     assert (small_backup / figure_file).read_bytes() == (Path(settings.MEDIA_ROOT) / figure_file[6:]).read_bytes()
     assert manifest["files"][figure_file]["sha256"] == Path(figure_file).stem  # files are named by their hash
     assert manifest["migrations"]["forum"][-1] == sorted(manifest["migrations"]["forum"])[-1]
+    assert small_backup.stat().st_mode & 0o077 == 0, "password hashes and addresses: the owner's only"
+
+
+def test_a_volume_the_archive_format_cannot_hold_is_listed_and_its_rows_kept(small_backup, member, tmp_path):
+    Board.objects.filter(slug="chat").update(name="雑 談")  # a name with a space cannot head a page
+    actions.create_thread(board=Board.objects.get(slug="chat"), user=member, title="雑談", fields=actions.PostFields(
+        body="こんにちは"))
+    manifest = make_backup(tmp_path / "second")
+    assert list(manifest["archive_errors"]) == ["chat-00001.txt"] and "spaces" in manifest["archive_errors"][
+        "chat-00001.txt"]
+    assert manifest["rows"]["forum.thread"] == 2 and manifest["volumes"] == 1
+    # What the restore checks: the same volumes written, the same ones not.
+    assert compare_archive(tmp_path / "second", manifest) == []
+    assert compare_archive(tmp_path / "second", {**manifest, "archive_errors": {}}) == ["chat-00001.txt"]
 
 
 def test_a_backup_never_writes_into_a_folder_that_has_files(small_backup, tmp_path):
