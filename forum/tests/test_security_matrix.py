@@ -448,8 +448,8 @@ def lands_on(location: str) -> tuple[str, str]:
     cleaned = re.sub(r"[\t\n\r]", "", location).strip("".join(map(chr, range(33)))).replace("\\", "/")
     scheme = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*):", cleaned)
     if scheme:
-        rest = cleaned[scheme.end():].lstrip("/")
-        return scheme[1].lower(), re.split(r"[/?#]", rest, maxsplit=1)[0] if scheme[1].lower() in ("http", "https") else ""
+        name, rest = scheme[1].lower(), cleaned[scheme.end():].lstrip("/")
+        return name, re.split(r"[/?#]", rest, maxsplit=1)[0] if name in ("http", "https") else ""
     if cleaned.startswith("//"):
         return "https", re.split(r"[/?#]", cleaned.lstrip("/"), maxsplit=1)[0]
     return "https", "testserver"  # a path: this site
@@ -584,8 +584,8 @@ def test_deployed_settings_make_every_cookie_secure():
     env = {"DEBUG": "0", "SECRET_KEY": SECRET, "ALLOWED_HOSTS": "daiou.example"}
     # The language cookie is set by forum.views.switch_language itself (tested below).
     names = ["SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE", "CSRF_COOKIE_SECURE",
-             "CSRF_COOKIE_SAMESITE", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_CONTENT_TYPE_NOSNIFF", "SECURE_REFERRER_POLICY",
-             "X_FRAME_OPTIONS", "SECURE_PROXY_SSL_HEADER"]
+             "CSRF_COOKIE_SAMESITE", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_CONTENT_TYPE_NOSNIFF",
+             "SECURE_REFERRER_POLICY", "X_FRAME_OPTIONS", "SECURE_PROXY_SSL_HEADER"]
     values = dict(zip(names, settings_in(env, "[" + ", ".join(f"s.{n}" for n in names) + "]")))
     assert values == {
         "SESSION_COOKIE_SECURE": True, "SESSION_COOKIE_HTTPONLY": True, "SESSION_COOKIE_SAMESITE": "Lax",
