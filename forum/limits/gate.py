@@ -30,7 +30,6 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -83,11 +82,9 @@ def is_exempt(user) -> bool:
     """Staff: Django's, moderators of every board, and moderators of one (forum.moderation)."""
     if user.is_staff or user.has_perm("forum.moderate"):
         return True
-    if apps.is_installed("forum.moderation"):
-        from forum.moderation import roles
+    from forum.moderation import roles  # imported here: forum.moderation's models load after these
 
-        return roles.is_moderator(user)
-    return False
+    return roles.is_moderator(user)
 
 
 def standing(user, now=None) -> Standing:
@@ -114,10 +111,7 @@ def _fingerprint(fields) -> str:
 
 
 def ban_refusal(user, ip: str | None, action: str, email: str | None = None) -> str | None:
-    """forum.moderation's bans (of the member, the IP range, at sign-up the address), when
-    that app is installed."""
-    if not apps.is_installed("forum.moderation"):
-        return None
+    """forum.moderation's bans (of the member, the IP range, at sign-up the address)."""
     from forum.moderation import bans
 
     return bans.refusal_for(user=user, ip=ip or None, email=email, action=action)
