@@ -38,6 +38,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--background", choices=["on", "off"], default="on",
+                        help="the receivers in a second process, as import_archive does (on), or after each commit in this one")
     parser.add_argument("--profile", metavar="FILE", help="write cProfile statistics of the import loop to FILE")
     args = parser.parse_args()
     load_before = os.getloadavg()
@@ -67,7 +69,7 @@ def main():
     import django
 
     django.setup()
-    from forum.archive_io import import_volume
+    from forum.archive_io import import_volumes
     from forum.models import SearchDocument
     from forum.signals import posts_changed
     from incidents.models import Indicator, Sighting
@@ -79,8 +81,10 @@ def main():
     samples = []
     if profile:
         profile.enable()
-    for i, path in enumerate(files, 1):
-        report = import_volume(path.read_text(encoding="utf-8"), str(path))
+    pages = ((str(path), lambda path=path: path.read_text(encoding="utf-8")) for path in files)
+    for i, (source, report) in enumerate(import_volumes(pages, background=args.background == "on"), 1):
+        if not hasattr(report, "created"):
+            raise SystemExit(f"{source}: {report}")
         posts += report.created["post"]
         if i % max(1, len(files) // 10) == 0 or i == len(files):
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started

@@ -1,10 +1,11 @@
 """Volume pages in and out of the database: `import_archive` and `export_archive` call these.
 
 Parsing and writing the text is forum.archive (pure); this module maps it onto boards,
-volumes, threads and posts. Each page is imported in one transaction: all of it or nothing.
+volumes, threads and posts. Each page is imported all or nothing (a transaction, or a savepoint
+when `import_volumes` commits many pages together).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -20,10 +21,13 @@ from .archive.volume import ArchiveError, ParsedVolume, TitleRow, VolumeLink, pa
 from .blocks import blocks_from_json, blocks_to_json, parse_body, serialize_body
 from .models import ArchiveAuthor, Board, Post, Thread, Volume
 from .render import RENDER_VERSION, render_blocks
-from .signals import announce_posts_changed
+from .background import BackgroundReceivers
+from .signals import announce_posts_changed, posts_changed_together, send_posts_changed
 
 JAPAN = ZoneInfo("Asia/Tokyo")
 MAX_PAGE_BYTES = 50 * 1024 * 1024
+# A bulk import commits about this many posts at once (see import_volumes).
+POSTS_PER_COMMIT = 1_000
 
 
 class ImportRefused(ArchiveError):
@@ -142,6 +146,58 @@ def import_volume(text: str, source: str = "<string>", *, dry_run: bool = False)
         if dry_run:
             transaction.set_rollback(True)
     return report
+
+
+def import_volumes(pages: Iterable[tuple[str, Callable[[], str]]], *, dry_run: bool = False,
+                   posts_per_commit: int = POSTS_PER_COMMIT,
+                   background: bool = True) -> Iterator[tuple[str, ImportReport | ArchiveError]]:
+    """Import many pages, given as (source, read) where read() returns the page's text or
+    raises ArchiveError. Yields (source, its ImportReport or ArchiveError) once it is committed.
+
+    Each page is still all or nothing (a savepoint of its own: a refused page rolls back alone),
+    but pages are committed together, about `posts_per_commit` posts at a time, and the posts
+    they changed reach indicators and the search index as one batch after each commit: per
+    post that costs a fraction of a commit and an index update per page. A crash loses at most
+    the pages since the last commit, none of them reported yet; importing them again (it is
+    idempotent) brings them back.
+
+    With `background` (the default) the receivers of a batch run in a second process while
+    the next batch is imported, once there is more than one batch; the last batch's are done
+    before this returns."""
+    pages = iter(pages)
+    more = True
+    helper: BackgroundReceivers | None = None
+
+    def deliver(ids: list[int]) -> None:
+        nonlocal helper
+        if helper is None and background and more:  # a single batch is not worth a process
+            helper = BackgroundReceivers()
+        if helper is None:
+            send_posts_changed(ids)
+        else:
+            helper.deliver(ids)
+
+    try:
+        while more:
+            done: list[tuple[str, ImportReport | ArchiveError]] = []
+            posts = 0
+            with posts_changed_together(deliver), transaction.atomic():
+                for source, read in pages:
+                    try:
+                        report = import_volume(read(), source, dry_run=dry_run)
+                    except ArchiveError as error:
+                        done.append((source, error))
+                        continue
+                    done.append((source, report))
+                    posts += report.created["post"] + report.updated["post"]
+                    if posts >= posts_per_commit:
+                        break
+                else:
+                    more = False
+            yield from done
+    finally:
+        if helper is not None:
+            helper.close()
 
 
 def _volume_layout(parsed: ParsedVolume) -> dict:

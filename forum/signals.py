@@ -5,6 +5,9 @@ of posts created or changed (text, visibility); derived data — indicators, the
 is rebuilt from them. Receivers must not raise: the post is saved whatever they do.
 """
 
+import threading
+from contextlib import contextmanager
+
 from django.db import transaction
 from django.dispatch import Signal
 
@@ -17,10 +20,46 @@ posts_changed = Signal()  # sender: forum.models.Post; kwargs: post_ids (list[in
 posts_purged = Signal()  # sender: forum.models.Post; kwargs: post_ids (list[int])
 
 
+_batch = threading.local()
+
+
+def send_posts_changed(ids: list[int]) -> None:
+    """Run the receivers now (the transaction that wrote these posts has committed)."""
+    from .models import Post
+
+    posts_changed.send_robust(sender=Post, post_ids=ids)
+
+
+def _send(ids: list[int]) -> None:
+    pending = getattr(_batch, "ids", None)
+    if pending is not None:
+        pending.extend(ids)
+        return
+    send_posts_changed(ids)
+
+
 def announce_posts_changed(post_ids) -> None:
     """Call inside the writing transaction; receivers run after it commits."""
     ids = list(post_ids)
     if ids:
-        from .models import Post
+        transaction.on_commit(lambda: _send(ids))
 
-        transaction.on_commit(lambda: posts_changed.send_robust(sender=Post, post_ids=ids))
+
+@contextmanager
+def posts_changed_together(deliver=None):
+    """Announcements committed inside this block reach the receivers as one, when it ends
+    (or are handed to `deliver(ids)`, which sends them itself: forum.background).
+
+    A bulk import commits many pages, and indicators and the search index cost much less per
+    post for a thousand posts at once than for a hundred (aggregates merged once, one commit).
+    Announcements of rolled-back savepoints never arrive, as Django drops their on_commit."""
+    if getattr(_batch, "ids", None) is not None:
+        yield  # already inside one: the outermost block sends
+        return
+    _batch.ids = []
+    try:
+        yield
+    finally:
+        ids, _batch.ids = _batch.ids, None
+        if ids:
+            (deliver or send_posts_changed)(sorted(set(ids)))

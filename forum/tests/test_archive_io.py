@@ -430,3 +430,59 @@ def test_indicators_taken_in_page_by_page_in_any_order_are_what_a_rebuild_counts
     assert set(shared.exclude(value="rakuten-login.top").values_list("brand__slug", flat=True)) == {"amazon"}
     rebuild()
     assert state() == taken_in
+
+
+# ---- many pages at once: import_volumes --------------------------------------------------------
+
+
+def corpus_pages(volumes: int, board: str = "情報") -> list[tuple[str, object]]:
+    from forum.corpus import CorpusWriter
+
+    return [(f"{board}NO.{volume.number}", lambda page=page: page)
+            for volume, page in CorpusWriter(seed=3).pages(board, volumes, threads_per_volume=2, posts_per_thread=3)]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_pages_are_committed_together_and_a_refused_page_rolls_back_alone():
+    from forum.archive_io import import_volumes
+    from forum.signals import posts_changed
+
+    heard = []
+
+    def receiver(sender, post_ids, **kwargs):
+        heard.append(sorted(post_ids))
+
+    pages = corpus_pages(5)
+
+    def refused():
+        raise ArchiveError("broken.txt: byte 3: not UTF-8 text")
+
+    pages.insert(2, ("broken.txt", refused))
+    pages.insert(4, ("html.txt", lambda: "<html>not a page</html>\n"))
+    posts_changed.connect(receiver)
+    try:
+        outcomes = list(import_volumes(pages, posts_per_commit=12, background=False))
+    finally:
+        posts_changed.disconnect(receiver)
+    assert [source for source, _ in outcomes] == [source for source, _ in pages]
+    refused_sources = [source for source, outcome in outcomes if isinstance(outcome, ArchiveError)]
+    assert refused_sources == ["broken.txt", "html.txt"]
+    assert Thread.objects.count() == 10 and Post.objects.count() == 30
+    # Two pages (12 posts) per commit: the receivers hear each commit's posts as one batch.
+    assert [len(ids) for ids in heard] == [12, 12, 6]
+    assert sorted(pk for ids in heard for pk in ids) == sorted(Post.objects.values_list("pk", flat=True))
+
+
+def test_a_page_that_fails_half_way_leaves_nothing_of_itself_but_the_batch_goes_on(seed_text, member):
+    from forum.archive_io import import_volumes
+
+    Board.objects.filter(slug="info").update(last_thread_number=915)
+    factories.thread(user=member, title="Daiou の NO.916")
+    outcomes = list(import_volumes([("clash.txt", lambda: seed_text), *corpus_pages(1, board="雑談")],
+                                   background=False))
+    assert isinstance(outcomes[0][1], ImportRefused)
+    assert "NO.916 collides" in str(outcomes[0][1])
+    assert not isinstance(outcomes[1][1], ArchiveError), str(outcomes[1][1])
+    assert outcomes[1][1].created["post"] == 6
+    assert not Thread.objects.filter(number=917).exists(), "nothing of the refused page stays"
+    assert Thread.objects.filter(imported=True).count() == 2

@@ -1,10 +1,23 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import reset_queries
+from django.db import DatabaseError, reset_queries
 
 from forum.archive.volume import ArchiveError
-from forum.archive_io import MAX_PAGE_BYTES, import_volume
+from forum.archive_io import MAX_PAGE_BYTES, import_volumes
+
+
+def _reader(page: Path):
+    def read() -> str:
+        reset_queries()  # with DEBUG on, Django keeps each query's SQL until told otherwise
+        if page.stat().st_size > MAX_PAGE_BYTES:
+            raise ArchiveError(f"{page}: larger than {MAX_PAGE_BYTES // 2**20} MB; not a volume page")
+        data = page.read_bytes()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ArchiveError(f"{page}: byte {error.start}: not UTF-8 text (volume pages are UTF-8)") from None
+    return read
 
 
 def _pages(paths: list[str]) -> list[Path]:
@@ -21,7 +34,8 @@ def _pages(paths: list[str]) -> list[Path]:
 
 
 class Command(BaseCommand):
-    help = "Import volume pages of the old forum (files or folders). Each file is imported whole or not at all."
+    help = ("Import volume pages of the old forum (files or folders). Each file is imported whole or not at all; "
+            "files are committed together, about a thousand posts at a time.")
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH")
@@ -29,22 +43,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, paths, dry_run=False, **options):
         failed = 0
-        for page in _pages(paths):
-            reset_queries()  # with DEBUG on, Django keeps each query's SQL until told otherwise
+        outcomes = import_volumes(((str(page), _reader(page)) for page in _pages(paths)), dry_run=dry_run)
+        while True:
             try:
-                if page.stat().st_size > MAX_PAGE_BYTES:
-                    raise ArchiveError(f"{page}: larger than {MAX_PAGE_BYTES // 2**20} MB; not a volume page")
-                data = page.read_bytes()
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    raise ArchiveError(f"{page}: byte {error.start}: not UTF-8 text (volume pages are UTF-8)") from None
-                report = import_volume(text, str(page), dry_run=dry_run)
-            except ArchiveError as error:
+                _source, outcome = next(outcomes)
+            except StopIteration:
+                break
+            except DatabaseError as error:
+                raise CommandError(f"{error}; the files not listed above were not imported (nothing of them "
+                                   "was written): import them again") from error
+            if isinstance(outcome, ArchiveError):
                 failed += 1
-                self.stderr.write(f"error: {error}")
+                self.stderr.write(f"error: {outcome}")
                 continue
-            for line in report.lines():
+            for line in outcome.lines():
                 self.stdout.write(("(dry run) " if dry_run else "") + line)
         if failed:
             raise CommandError(f"{failed} file(s) not imported; nothing of them was written")
