@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
@@ -78,18 +78,33 @@ def findings_of(post: Post, catalogue: BrandCatalogue) -> PostFindings:
     return extract_post(blocks, catalogue)
 
 
-def index_posts(post_ids: Iterable[int]) -> None:
+def index_posts(post_ids: Iterable[int], *, batch_size: int = POSTS_PER_BATCH, progress=None) -> None:
     """Re-read these posts (created, edited, hidden or shown) and update what depends on them."""
     ids = sorted(set(post_ids))
     catalogue = load_catalogue()
-    for start in range(0, len(ids), POSTS_PER_BATCH):
-        batch = ids[start:start + POSTS_PER_BATCH]
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size]
         try:
             _index_batch(batch, catalogue)
         except IntegrityError:
             # Another writer dropped an indicator this batch was about to point at (its last
             # sighting went while ours was being written): read the posts again, once.
             _index_batch(batch, catalogue)
+        if progress:
+            progress(start + len(batch), len(ids))
+
+
+def index_new_posts(*, progress=None, batch_size: int = 1000) -> dict[str, int]:
+    """The posts after the last one anything was taken from, read as new posts are: their
+    indicators take them in, and no indicator is counted again from all of its sightings (a
+    rebuild's last step, which costs as much as the whole archive). For a bulk fill of posts
+    stored without their indicators; a stopped run goes on after the last post it stored."""
+    after = max(Sighting.objects.aggregate(last=Max("post_id"))["last"] or 0,
+                QuotedMail.objects.aggregate(last=Max("post_id"))["last"] or 0)
+    post_ids = list(Post.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True))
+    # A thousand posts at a time: an indicator seen all over the batch is merged once.
+    index_posts(post_ids, batch_size=batch_size, progress=progress)
+    return {"posts": len(post_ids), "indicators": Indicator.objects.count(), "sightings": Sighting.objects.count()}
 
 
 def _posts(ids: list[int]):
@@ -392,18 +407,9 @@ def _refresh_batch(ids: list[int], catalogue: BrandCatalogue) -> None:
 
 
 def _write(indicators: list[Indicator], names: list[str]) -> None:
-    """UPDATE … WHERE id = … for each row in one executemany: bulk_update's CASE expressions
-    cost Django a millisecond per field and row, forty times the database's own work here."""
-    if not indicators:
-        return
-    fields = [Indicator._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {quote(Indicator._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
-    params = [[field.get_db_prep_save(getattr(indicator, field.attname), connection) for field in fields]
-              + [indicator.pk] for indicator in indicators]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    """These fields of these indicators, in one executemany (forum.bulk.update)."""
+    attnames = tuple(Indicator._meta.get_field(name).attname for name in names)
+    bulk.update(Indicator, attnames, [(i.pk, *(getattr(i, a) for a in attnames)) for i in indicators])
 
 
 def assess(indicator: Indicator, catalogue: BrandCatalogue, quote_brands: Counter) -> None:

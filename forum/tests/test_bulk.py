@@ -38,3 +38,18 @@ def test_taken_unique_values_are_skipped_and_only_new_rows_returned():
 def test_models_whose_fields_django_fills_in_on_save_are_refused():
     with pytest.raises(TypeError, match="updated_at"):
         bulk.insert(Draft, [{}])
+
+
+def test_update_writes_the_given_fields_of_each_row_and_nothing_else(member):
+    thread = factories.thread(user=member, replies=2)
+    posts = list(thread.posts.order_by("position"))
+    when = datetime(2021, 1, 2, 3, 4, tzinfo=ZoneInfo("Asia/Tokyo"))
+    bulk.update(Post, ("html", "posted_at", "archive_layout"),
+                [(posts[0].pk, "<p>一</p>", when, {"a": 1}), (posts[2].pk, "<p>三</p>", when, None)])
+    bulk.update(Post, ("html",), [])
+    after = {p.pk: p for p in Post.objects.filter(thread=thread)}
+    assert (after[posts[0].pk].html, after[posts[0].pk].posted_at, after[posts[0].pk].archive_layout) == (
+        "<p>一</p>", when, {"a": 1})
+    assert after[posts[2].pk].html == "<p>三</p>" and after[posts[2].pk].archive_layout is None
+    assert after[posts[1].pk].html == posts[1].html and after[posts[1].pk].posted_at == posts[1].posted_at
+    assert after[posts[0].pk].source == posts[0].source

@@ -4,6 +4,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Max
 
 from forum import actions
 from forum.archive.member_body import compose_body
@@ -121,6 +122,40 @@ def test_rebuild_gives_what_the_signal_gave(seed):
     assert state() == before
     assert counts == {"posts": 16, "indicators": 29, "sightings": Sighting.objects.count()}
     assert not Indicator.objects.filter(defanged="stale").exists()  # display forms written again
+
+
+def test_new_posts_read_after_a_bulk_fill_give_what_a_rebuild_gives_and_go_on_where_they_stopped(monkeypatch):
+    from forum import corpus_fill
+    from incidents import indexing
+
+    def state():
+        return (sorted(Indicator.objects.values_list("key", "times_seen", "post_count", "roles", "first_seen",
+                                                     "last_seen", "thread_ids", "assessment", "brand_id", "exported")),
+                sorted(Sighting.objects.values_list("indicator__key", "post_id", "part", "role", "count")))
+
+    corpus_fill.fill(300, long_threads=())
+    stored = []
+    real = indexing._index_batch
+
+    def stop_after_one(ids, catalogue):
+        if stored:
+            raise KeyboardInterrupt
+        real(ids, catalogue)
+        stored.append(ids)
+
+    monkeypatch.setattr(indexing, "_index_batch", stop_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        indexing.index_new_posts(batch_size=100)
+    monkeypatch.undo()
+    assert Sighting.objects.aggregate(last=Max("post_id"))["last"] <= stored[0][-1]
+    counts = indexing.index_new_posts()
+    assert 0 < counts["posts"] < 300  # went on after the posts the stopped run stored
+    taken_in = state()
+    assert taken_in[0]
+    rebuild()
+    assert state() == taken_in
+    again = indexing.index_new_posts()  # only trailing posts that hold no indicator are read again
+    assert again["posts"] < 10 and state() == taken_in
 
 
 def test_stored_blocks_that_cannot_be_read_give_nothing_and_raise_nothing(member):

@@ -51,7 +51,8 @@ class Command(BaseCommand):
             written = corpus_fill.fill(posts, seed=seed, long_threads=sizes, progress=bar)
             times["fill"] = bar.finish()
             self.stdout.write(f"fill: {written:,} posts written in {times['fill']:.1f} s")
-        derived = {"render": ("rerender", {}), "indicators": ("rebuild_indicators", {"resume": True}),
+        # Indicators as new posts take them in: a rebuild would count every indicator again at the end.
+        derived = {"render": ("rerender", {}), "indicators": ("rebuild_indicators", {"new_posts": True}),
                    "search": ("rebuild_search_index", {"resume": True})}
         # The generator's posts (imported ones): posts made through the site since (a benchmark's
         # replies) had their derived data made as they were posted.
@@ -67,7 +68,7 @@ class Command(BaseCommand):
             connection.close()
             started = time.monotonic()
             running = {step: subprocess.Popen([sys.executable, "manage.py", derived[step][0],
-                                               *(["--resume"] if derived[step][1] else []),
+                                               *["--" + flag.replace("_", "-") for flag in derived[step][1]],
                                                "--verbosity", str(verbosity)], cwd=settings.BASE_DIR,
                                               env={**os.environ, "DATABASE_URL": _database_url()})
                        for step in todo}

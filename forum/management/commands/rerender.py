@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from forum import counters
+from forum import bulk, counters
 from forum.archive_io import crossref_resolver
 from forum.links import allowed_hosts
 from forum.models import Post
@@ -29,11 +29,10 @@ class Command(BaseCommand):
                          .only("pk", "thread_id", "source", "format", "blocks", "quote_details")[:BATCH])
             if not batch:
                 break
-            for post in batch:
-                post.html = render_stored_post(post, allowed_hosts=allowed, resolve_crossref=resolve)
-                post.render_version = RENDER_VERSION
+            rows = [(post.pk, render_stored_post(post, allowed_hosts=allowed, resolve_crossref=resolve),
+                     RENDER_VERSION) for post in batch]
             with transaction.atomic():
-                Post.objects.bulk_update(batch, ["html", "render_version"])
+                bulk.update(Post, ("html", "render_version"), rows)
                 # Cached pages of these threads are named by their version (forum.pagecache).
                 counters.note_threads_changed({post.thread_id for post in batch})
             last_pk = batch[-1].pk
