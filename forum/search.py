@@ -242,11 +242,22 @@ def _all_of(lexemes) -> str:
     return "(" + " & ".join(_lexeme(x) for x in sorted(lexemes)) + ")"
 
 
+def _term_query(term, marker: str = "") -> str:
+    """A term's lexemes: its trigrams (three characters or more), or, in a document whose
+    trigrams were cut (forum.search_text.CUT_TOKEN; never a title), its bigrams."""
+    exact = term.trigram_lexemes(marker)
+    if exact is None:
+        return _all_of(term.query_lexemes(marker))
+    if marker:
+        return _all_of(exact)
+    return f"({_all_of(exact)} | ({_all_of(term.query_lexemes())} & {_lexeme(st.CUT_TOKEN)}))"
+
+
 class _PostgresBackend:
     def query(self, search: Search) -> str:
-        parts = [_all_of(t.query_lexemes()) for t in search.terms]
+        parts = [_term_query(t) for t in search.terms]
         if search.brand_terms:
-            parts.append("(" + " | ".join(_all_of(t.query_lexemes()) for t in search.brand_terms) + ")")
+            parts.append("(" + " | ".join(_term_query(t) for t in search.brand_terms) + ")")
         if search.meta_tokens != [si.ALL_TOKEN] or not parts:
             parts.append(_all_of(si.META_MARK + token for token in search.meta_tokens))
         return " & ".join(parts)
@@ -254,7 +265,7 @@ class _PostgresBackend:
     def head_query(self, search: Search) -> str | None:
         if not search.relevance:
             return None
-        return " | ".join(_all_of(t.query_lexemes(si.HEAD_MARK)) for t in search.terms)
+        return " | ".join(_term_query(t, si.HEAD_MARK) for t in search.terms)
 
     def checks(self, search: Search) -> tuple[list[str], list[str]]:
         """Terms the bigrams cannot prove: all of `every`, and one of `any_of` (brand names;

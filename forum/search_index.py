@@ -144,10 +144,22 @@ class Document:
                 " ".join(META_MARK + token for token in self.meta.split()))
 
     def lexemes(self) -> list[str]:
-        head = self.head_parts()
-        lexemes = st.lexemes(head) | st.lexemes(self.body_parts()) | st.lexemes(head, HEAD_MARK)
+        head, body = self.head_parts(), self.body_parts()
+        lexemes = st.lexemes(head) | st.lexemes(body) | st.lexemes(head, HEAD_MARK)
         lexemes.update(META_MARK + token for token in self.meta.split())
         lexemes.add(META_MARK + month_token(self.sort_key))
+        for marker in ("", HEAD_MARK):
+            lexemes |= st.trigram_lexemes(head, marker)[0]  # a title is short: never cut
+        # Each character starts at most one lexeme of each length (a title's twice, marked), of
+        # at most 3 characters' bytes and 4 more: below this bound every trigram fits, whatever
+        # the text (posts up to some 25,000 Japanese characters), without counting.
+        bound = (6 * len(self.body.encode()) + 12 * len(self.body) + 12 * len(self.head.encode())
+                 + 42 * len(self.head) + 4 * len(self.meta) + 100)
+        budget = None if bound < st.MAX_LEXEME_BYTES else st.MAX_LEXEME_BYTES - st.lexeme_bytes(lexemes)
+        trigrams, complete = st.trigram_lexemes(body, budget=budget)
+        lexemes |= trigrams
+        if not complete:
+            lexemes.add(st.CUT_TOKEN)
         return list(lexemes)
 
 
@@ -286,6 +298,29 @@ def rebuild(*, resume: bool = False, batch: int = 2000, progress=None) -> int:
                 cursor.execute(POSTGRES_GIN_INDEX)
     optimize()
     return done
+
+
+def rewrite_lexemes(*, batch: int = 2000, progress=None) -> int:
+    """PostgreSQL: every document's tsvector made again from its stored text, after the
+    lexemes it holds changed (migration 0011 added trigrams); the texts stay as they are."""
+    if connection.vendor != "postgresql":
+        return 0
+    after, done = -1, 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT sort_key, post_id, thread_id, head, body, meta FROM forum_searchdocument "
+                           "WHERE sort_key > %s ORDER BY sort_key LIMIT %s", [after, batch])
+            documents = [Document(*row) for row in cursor.fetchall()]
+            if not documents:
+                return done
+            cursor.executemany(
+                "UPDATE forum_searchdocument SET tsv = array_to_tsvector(string_to_array(%s, chr(31))) "
+                "WHERE sort_key = %s",
+                [(st.FIELD_SEPARATOR.join(d.lexemes()), d.sort_key) for d in documents])
+        after = documents[-1].sort_key
+        done += len(documents)
+        if progress:
+            progress(done, after)
 
 
 def optimize() -> None:

@@ -50,6 +50,7 @@ FIELD_SEPARATOR = "\x1f"
 BOUNDARY_TOKEN = "\uffff"  # between two parts of a post in FTS5: no phrase runs across it
 HEAD_MARK = "\ufffe"  # before title/subtitle tokens repeated for relevance ("\ufffe楽天")
 META_MARK = "\uffff"  # before filter tokens ("\uffff_b1"); never a bare BOUNDARY_TOKEN
+CUT_TOKEN = META_MARK + "_cut"  # PostgreSQL: a document whose trigrams did not all fit
 
 
 # Format characters (Unicode 15.1's category Cf: soft hyphen, zero-width spaces and joiners,
@@ -176,6 +177,10 @@ def fts_tokens(folded_parts: list[str], marker: str = "") -> str:
     return " ".join(tokens)
 
 
+def trigrams(segment: str) -> list[str]:
+    return [segment[i:i + 3] for i in range(len(segment) - 2)]
+
+
 def lexemes(folded_parts: list[str], marker: str = "") -> set[str]:
     """Distinct bigrams and characters for PostgreSQL's tsvector (no positions: a phrase is
     checked against the folded text instead, which has no 16,383-position limit)."""
@@ -185,6 +190,36 @@ def lexemes(folded_parts: list[str], marker: str = "") -> set[str]:
             out.update(bigrams(segment))
             out.update(segment)
     return {marker + lexeme for lexeme in out} if marker else out
+
+
+def lexeme_bytes(lexemes: set[str]) -> int:
+    """What a tsvector spends on these lexemes: their UTF-8 and an entry of 4 bytes each."""
+    return sum(len(lexeme.encode()) + 4 for lexeme in lexemes)
+
+
+def trigram_lexemes(folded_parts: list[str], marker: str = "", budget: int | None = None) -> tuple[set[str], bool]:
+    """Distinct trigrams, in the order of the text, while their bytes fit in `budget`; and
+    whether they all did.
+
+    With trigrams a term of three characters or more is found by its own trigrams: exactly
+    (three characters) or nearly (more), where its bigrams alone match every post that holds
+    them apart, and a rare phrase made of common bigrams had to be checked in thousands of
+    posts. A text whose trigrams would overflow its tsvector keeps those of its beginning and
+    is marked CUT_TOKEN, and queries find it by its bigrams as before."""
+    out: set[str] = set()
+    spent = 0
+    for part in folded_parts:
+        for segment in segments(part):
+            for trigram in trigrams(segment):
+                lexeme = marker + trigram
+                if lexeme in out:
+                    continue
+                if budget is not None:
+                    spent += len(lexeme.encode()) + 4
+                    if spent > budget:
+                        return out, False
+                out.add(lexeme)
+    return out, True
 
 
 def cap_indexed(folded: str) -> str:
@@ -251,6 +286,17 @@ class Term:
         out: set[str] = set()
         for segment in segments(self.text):
             out.update(bigrams(segment) if len(segment) > 1 else [segment])
+        return {marker + lexeme for lexeme in out}
+
+    def trigram_lexemes(self, marker: str = "") -> set[str] | None:
+        """The same with the trigrams of segments of three characters or more (None when it
+        has none): what a document whose trigrams were all indexed must hold."""
+        parts = segments(self.text)
+        if all(len(segment) < 3 for segment in parts):
+            return None
+        out: set[str] = set()
+        for segment in parts:
+            out.update(trigrams(segment) if len(segment) > 2 else bigrams(segment) if len(segment) > 1 else [segment])
         return {marker + lexeme for lexeme in out}
 
 

@@ -1,6 +1,7 @@
 """Search (ISSUE 7): /search/ on both databases, the index kept up to date, hostile input."""
 
 import itertools
+import random
 import re
 from datetime import date, datetime, timedelta
 
@@ -306,6 +307,54 @@ def test_postgres_answers_from_the_gin_index_of_a_utf8_database(archive):
                        [search._POSTGRES.query(search.Search(terms=st.parse_query("口座").terms))])
         plan = " ".join(row[0] for row in cursor.fetchall())
     assert "forum_searchdocument_tsv" in plan, plan
+
+
+def gin_candidates(query: str) -> set[int]:
+    """Posts the index itself proposes for a query, before any check of the text."""
+    tsquery = search._POSTGRES.query(search.Search(terms=st.parse_query(query).terms))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT post_id FROM forum_searchdocument WHERE tsv @@ %s::tsquery", [tsquery])
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.postgres
+def test_postgres_proposes_only_posts_holding_a_terms_trigrams(client, archive):
+    """A rare phrase of common bigrams: the posts holding its bigrams apart are not even
+    candidates (each would cost a read of its text), and the hits are the same."""
+    [thread] = archive(("三文字", ["口座番号を入力", "口座と座番と番号はばらばら", "番号の口座", "口座番"]))
+    posts = {p.position: p.pk for p in thread.posts.all()}
+    assert gin_candidates("口座番") == {posts[1], posts[4]}
+    assert gin_candidates("口座番号") == {posts[1]}
+    assert gin_candidates("座番と番") == {posts[2]}
+    assert hits(client, q="口座番") == [(1, 4), (1, 1)]
+    assert hits(client, q="口座 番号") == [(1, 3), (1, 2), (1, 1)]
+
+
+@pytest.mark.postgres
+def test_postgres_finds_a_post_whose_trigrams_did_not_all_fit_by_its_bigrams(client, archive):
+    # Distinct trigrams past what a tsvector holds: the end of the text has none indexed.
+    rng = random.Random(7)
+    body = "".join(chr(rng.randrange(0x4E00, 0x4E00 + 20_000)) for _ in range(50_000)) + "終わりの語"
+    [thread] = archive(("長い", [body]))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tsv @@ %s::tsquery FROM forum_searchdocument", [f"'{st.CUT_TOKEN}'"])
+        assert cursor.fetchone()[0], "the document says its trigrams were cut"
+    assert hits(client, q="終わりの語") == [(1, 1)]
+    assert hits(client, q="りの語") == [(1, 1)]
+    assert hits(client, q="終わりの後") == []
+
+
+@pytest.mark.postgres
+def test_rewriting_the_lexemes_gives_what_indexing_gave(archive):
+    archive(("再計算", ["口座番号を入力", "フィッシング from Amazon"]))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT post_id, tsv::text FROM forum_searchdocument ORDER BY post_id")
+        before = cursor.fetchall()
+        cursor.execute("UPDATE forum_searchdocument SET tsv = ''::tsvector")
+    assert search_index.rewrite_lexemes(batch=1) == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT post_id, tsv::text FROM forum_searchdocument ORDER BY post_id")
+        assert cursor.fetchall() == before
 
 
 # ---- hostile input and safe output -----------------------------------------------------------

@@ -136,3 +136,22 @@ def test_indexed_text_is_capped():
     capped = text.cap_indexed(crafted)
     assert len(capped) < len(crafted)
     assert sum(len(x.encode()) + 1 for x in text.lexemes([capped])) <= text.MAX_LEXEME_BYTES + 16
+
+
+def test_trigrams_are_kept_while_they_fit_and_say_whether_all_did():
+    assert text.trigrams("口座番号") == ["口座番", "座番号"]
+    assert text.trigram_lexemes(["口座番号 口座番", "ab"]) == ({"口座番", "座番号"}, True)
+    assert text.trigram_lexemes(["口座番号"], "\ufffe") == ({"\ufffe口座番", "\ufffe座番号"}, True)
+    one = len("口座番".encode()) + 4
+    assert text.trigram_lexemes(["口座番号 口座番"], budget=one) == ({"口座番"}, False)
+    assert text.trigram_lexemes(["口座番"], budget=one) == ({"口座番"}, True)
+
+
+def test_a_term_asks_for_its_trigrams_where_it_has_any():
+    [term] = text.parse_query("口座番号").terms
+    assert term.trigram_lexemes() == {"口座番", "座番号"}
+    assert term.query_lexemes() == {"口座", "座番", "番号"}
+    [phrase] = text.parse_query('"口座 番号を 楽"').terms
+    assert phrase.trigram_lexemes() == {"口座", "番号を", "楽"}
+    assert text.parse_query("口座").terms[0].trigram_lexemes() is None
+    assert text.parse_query('"ab c"').terms[0].trigram_lexemes() is None
