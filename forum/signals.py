@@ -31,11 +31,32 @@ def send_posts_changed(ids: list[int]) -> None:
 
 
 def _send(ids: list[int]) -> None:
-    pending = getattr(_batch, "ids", None)
-    if pending is not None:
-        pending.extend(ids)
-        return
+    for holder in (_batch, _request):
+        pending = getattr(holder, "ids", None)
+        if pending is not None:
+            pending.extend(ids)
+            return
     send_posts_changed(ids)
+
+
+# Posts written while answering a request are announced once the response has been sent (the
+# server closes it: request_finished), so a member's reply is answered without waiting for its
+# indicators and search document; the worker builds them right after. Connected in forum.apps.
+_request = threading.local()
+
+
+def request_started(**kwargs) -> None:
+    _request.ids = []
+
+
+def request_finished(**kwargs) -> None:
+    ids, _request.ids = getattr(_request, "ids", None), None
+    if ids:
+        from django.db import close_old_connections, connection
+
+        send_posts_changed(sorted(set(ids)))
+        if not connection.in_atomic_block:  # (a test's transaction)
+            close_old_connections()  # Django's own receiver ran before this one reopened it
 
 
 def announce_posts_changed(post_ids) -> None:

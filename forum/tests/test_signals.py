@@ -45,3 +45,33 @@ def test_nothing_is_announced_when_the_transaction_fails(member, heard, django_c
         with pytest.raises(actions.ThreadLocked):
             actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="x"))
     assert heard == []
+
+
+def test_posts_written_in_a_request_are_announced_once_its_response_is_closed(
+        member, heard, django_capture_on_commit_callbacks):
+    from forum.signals import request_finished, request_started
+
+    thread = factories.thread(user=member)
+    request_started()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            reply = actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="返信"))
+        assert heard == [], "nothing is sent while the response is being made"
+    finally:
+        request_finished()
+    assert heard == [[reply.pk]]
+    request_finished()
+    assert heard == [[reply.pk]], "sent once"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_reply_posted_through_the_site_has_its_indicators_when_the_response_is_done(member_client, member):
+    from incidents.models import Indicator
+    from forum.models import Post
+
+    thread = factories.thread(user=member)
+    response = member_client.post(f"/{thread.board.slug}/{thread.number}/reply/",
+                                  {"body": "偽サイト https://evil-reply.example.com/login に注意", "post": "1"})
+    assert response.status_code in (302, 303), response.content[:2000]
+    assert Post.objects.filter(thread=thread).count() == 2
+    assert Indicator.objects.filter(value="evil-reply.example.com").exists()
