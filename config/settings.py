@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "forum.seo.NoindexMiddleware",
     # The database unreachable: the 503 page (config/faults.py; handler500 covers the rest).
     "config.faults.DatabaseUnavailableMiddleware",
+    # Indicators and search documents of posts written here: built after the response is sent.
+    "forum.signals.posts_changed_after_response",
 ]
 
 ROOT_URLCONF = "config.urls"

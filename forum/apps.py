@@ -14,12 +14,7 @@ class ForumConfig(AppConfig):
         from .signals import posts_changed
 
         posts_changed.connect(search_index.on_posts_changed, dispatch_uid="forum.search_index")
-        from django.core import signals as request_signals
 
-        from . import signals
-
-        request_signals.request_started.connect(signals.request_started, dispatch_uid="forum.signals.started")
-        request_signals.request_finished.connect(signals.request_finished, dispatch_uid="forum.signals.finished")
         post_save.connect(search_index.on_thread_saved, sender=Thread, dispatch_uid="forum.search_index.thread")
         post_migrate.connect(search_index.ensure_hidden_indexes, sender=self, dispatch_uid="forum.search_index.hidden")
         # Cached pages are named by Thread.version: saves made outside forum's writers bump it too.

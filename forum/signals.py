@@ -40,23 +40,39 @@ def _send(ids: list[int]) -> None:
 
 
 # Posts written while answering a request are announced once the response has been sent (the
-# server closes it: request_finished), so a member's reply is answered without waiting for its
-# indicators and search document; the worker builds them right after. Connected in forum.apps.
+# server closes it), so a member's reply is answered without waiting for its indicators and
+# search document; the worker builds them right after. PostsChangedAfterResponse holds them.
 _request = threading.local()
 
 
-def request_started(**kwargs) -> None:
-    _request.ids = []
+def posts_changed_after_response(get_response):
+    """Middleware: what the request announced is sent when the server closes its response."""
+
+    def middleware(request):
+        _request.ids = []
+        try:
+            response = get_response(request)
+        except BaseException:
+            _flush(_take())
+            raise
+        ids = _take()
+        if ids:
+            # Called by HttpResponse.close(), which every WSGI/ASGI server calls once the
+            # response is sent (Django's test client too).
+            response._resource_closers.append(lambda: _flush(ids))
+        return response
+
+    return middleware
 
 
-def request_finished(**kwargs) -> None:
-    ids, _request.ids = getattr(_request, "ids", None), None
+def _take() -> list[int]:
+    ids, _request.ids = getattr(_request, "ids", None) or [], None
+    return ids
+
+
+def _flush(ids: list[int]) -> None:
     if ids:
-        from django.db import close_old_connections, connection
-
         send_posts_changed(sorted(set(ids)))
-        if not connection.in_atomic_block:  # (a test's transaction)
-            close_old_connections()  # Django's own receiver ran before this one reopened it
 
 
 def announce_posts_changed(post_ids) -> None:

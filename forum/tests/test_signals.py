@@ -49,19 +49,41 @@ def test_nothing_is_announced_when_the_transaction_fails(member, heard, django_c
 
 def test_posts_written_in_a_request_are_announced_once_its_response_is_closed(
         member, heard, django_capture_on_commit_callbacks):
-    from forum.signals import request_finished, request_started
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+    from django.http import HttpResponse
+
+    from forum.signals import posts_changed_after_response
 
     thread = factories.thread(user=member)
-    request_started()
-    try:
+    made = []
+
+    def view(request):
         with django_capture_on_commit_callbacks(execute=True):
-            reply = actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="返信"))
-        assert heard == [], "nothing is sent while the response is being made"
+            made.append(actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="返信")))
+        return HttpResponse("ok")
+
+    response = posts_changed_after_response(view)(None)
+    assert heard == [], "nothing is sent while the response is being sent"
+    # As Django's test client closes a response: without closing the test's connection.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
     finally:
-        request_finished()
-    assert heard == [[reply.pk]]
-    request_finished()
-    assert heard == [[reply.pk]], "sent once"
+        request_finished.connect(close_old_connections)
+    assert heard == [[made[0].pk]]
+    with django_capture_on_commit_callbacks(execute=True):
+        other = actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="外"))
+    assert heard == [[made[0].pk], [other.pk]], "outside a request: sent at once"
+
+    def failing(request):
+        with django_capture_on_commit_callbacks(execute=True):
+            made.append(actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="失敗")))
+        raise RuntimeError("the view failed after its commit")
+
+    with pytest.raises(RuntimeError):
+        posts_changed_after_response(failing)(None)
+    assert heard[-1] == [made[1].pk], "a view that fails after committing still has its posts announced"
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
