@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 
 from config import health
 from forum import search_views, seo
@@ -36,9 +37,10 @@ urlpatterns = [
     path("search/", search_views.search_page, name="search"),
     # For search engines (forum/seo.py): the sitemap is an index of pages of 10,000 threads.
     path("robots.txt", seo.robots_txt, name="robots_txt"),
-    path("sitemap.xml", sitemap_views.index, {"sitemaps": seo.SITEMAPS, "sitemap_url_name": "sitemap"},
+    # Django's sitemap views answer any method: GET and HEAD only here (others: 405).
+    path("sitemap.xml", require_safe(sitemap_views.index), {"sitemaps": seo.SITEMAPS, "sitemap_url_name": "sitemap"},
          name="sitemap_index"),
-    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": seo.SITEMAPS}, name="sitemap"),
+    path("sitemap-<section>.xml", require_safe(sitemap_views.sitemap), {"sitemaps": seo.SITEMAPS}, name="sitemap"),
     # The review queue, the log and the other staff pages; members' report forms (forum.moderation).
     path("moderation/", include("forum.moderation.urls")),
     # Anyone asks for their personal data to be removed; lands in the review queue.

@@ -20,7 +20,7 @@ from .blocks import Figure, Quote, blocks_from_json, blocks_to_json, parse_body
 from .figures.actions import FigureError, attach as attach_figures
 from .links import allowed_hosts
 from .models import Board, Draft, Post, Profile, Thread, Volume
-from .render import RENDER_VERSION, render_post
+from .render import RENDER_VERSION, render_markdown, render_post
 
 
 class ActionRefused(Exception):
@@ -40,6 +40,16 @@ class PostFields:
     quotes: tuple = ()  # forum.quoting.PendingQuote: redacted already
     # forum.figures Figure rows in order (stored and re-encoded already); None keeps an edited post's.
     figures: tuple | None = None
+    # `body` rendered already (render_body: the new-member gate counts its links), so that a post
+    # is rendered once; None: the action renders it.
+    body_html: str | None = None
+
+
+def render_body(fields: PostFields) -> PostFields:
+    """The fields with their own text rendered as the post will store it."""
+    if fields.body_html is not None:
+        return fields
+    return replace(fields, body_html=render_markdown(fields.body, allowed_hosts()))
 
 
 def _content(fields: PostFields) -> dict:
@@ -57,7 +67,7 @@ def _content(fields: PostFields) -> dict:
     details = [{"kind": q.kind, "html": q.html, "html_text": q.html_text, "attachments": q.attachments}
                for q in fields.quotes]
     html = render_post(fields.body, Post.Format.MARKDOWN, blocks=blocks, quote_details=details,
-                       allowed_hosts=allowed_hosts())
+                       allowed_hosts=allowed_hosts(), source_html=fields.body_html)
     return {"blocks": blocks_to_json(blocks), "quote_details": details, "html": html, "render_version": RENDER_VERSION}
 
 
@@ -254,9 +264,10 @@ def can_edit(user, post: Post) -> bool:
 
 
 @transaction.atomic
-def edit_post(*, post: Post, user, fields: PostFields, reason: str = "") -> Post:
+def edit_post(*, post: Post, user, fields: PostFields, reason: str = "", held: bool = False) -> Post:
     """The author's or a moderator's edit. The text it replaces is kept as a PostRevision;
-    forum.moderation.actions.edit_post is the moderator's way, with a reason and a log row."""
+    forum.moderation.actions.edit_post is the moderator's way, with a reason and a log row.
+    `held`: the edited post waits for approval again (forum.limits.gate decides: a new member's)."""
     from .moderation.models import PostRevision
 
     post = Post.objects.select_for_update(of=("self",)).select_related("thread").get(pk=post.pk)
@@ -280,6 +291,9 @@ def edit_post(*, post: Post, user, fields: PostFields, reason: str = "") -> Post
     post.device = fields.device
     post.os = fields.os
     post.edited_at = timezone.now()
+    if held and not post.held:
+        post.held = True
+        counters.note_post_held(post.thread, held=True)  # out of the thread's public count
     post.save()
     _attach_figures(post, fields.figures)
     counters.note_thread_changed(post.thread)

@@ -6,15 +6,27 @@ from django.db.models.functions import Coalesce
 
 from .models import Post, Thread, Volume
 
+# Thread.post_count is the public count: the posts readers see in the thread. A post waiting for
+# approval (Post.held, rejected ones too) is not counted until it is approved; a hidden post is,
+# since readers see its place ("この投稿は非表示にされました"). last_position counts every post.
+PUBLIC_POSTS = Q(held=False)
+
 
 def note_new_post(thread: Thread, post: Post) -> None:
     """Call inside the transaction that saved `post`, with the thread row locked."""
     Thread.objects.filter(pk=thread.pk).update(
-        post_count=F("post_count") + 1,
+        post_count=F("post_count") + (0 if post.held else 1),
         last_position=post.position,
         last_posted_at=post.posted_at,
         version=F("version") + 1,
     )
+
+
+def note_post_held(thread: Thread | int, *, held: bool) -> None:
+    """Call in the transaction that approved a held post (`held` False) or held a published one
+    again (True): the public count follows, and the version, since the pages change."""
+    Thread.objects.filter(pk=getattr(thread, "pk", thread)).update(
+        post_count=F("post_count") + (-1 if held else 1), version=F("version") + 1)
 
 
 def note_thread_changed(thread: Thread | int) -> None:
@@ -47,7 +59,7 @@ def _per(model, field: str, aggregate):
 @transaction.atomic
 def rebuild_counters() -> dict[str, int]:
     """Recompute every counter from the rows themselves; returns how many rows were wrong."""
-    actual_posts = _per(Post, "thread", Count("pk"))
+    actual_posts = _per(Post, "thread", Count("pk", filter=PUBLIC_POSTS))
     actual_last = _per(Post, "thread", Max("position"))
     last_at = Subquery(Post.objects.filter(thread=OuterRef("pk")).order_by("-position").values("posted_at")[:1])
     wrong_threads = (
@@ -69,8 +81,9 @@ def recount_threads(thread_ids) -> None:
     """Counters of these threads from their rows (after an import wrote posts in bulk)."""
     threads = Thread.objects.filter(pk__in=list(thread_ids))
     last_at = Subquery(Post.objects.filter(thread=OuterRef("pk")).order_by("-position").values("posted_at")[:1])
-    threads.update(post_count=_per(Post, "thread", Count("pk")), last_position=_per(Post, "thread", Max("position")),
-                   last_posted_at=last_at, version=F("version") + 1)
+    threads.update(post_count=_per(Post, "thread", Count("pk", filter=PUBLIC_POSTS)),
+                   last_position=_per(Post, "thread", Max("position")), last_posted_at=last_at,
+                   version=F("version") + 1)
 
 
 def recount_volumes(volume_ids) -> None:

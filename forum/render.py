@@ -242,12 +242,13 @@ def render_blocks(blocks: list, resolve_crossref: CrossrefResolver | None = None
 
 def render_post(source: str, format: str, resolve_crossref: CrossrefResolver | None = None, *,
                 blocks: list | None = None, quote_details: list | tuple = (),
-                allowed_hosts: frozenset[str] = frozenset()) -> str:
+                allowed_hosts: frozenset[str] = frozenset(), source_html: str | None = None) -> str:
     """A post's HTML, made once when it is saved. Archive posts render their blocks; a member's
-    post renders its own text as Markdown and then its quoted mails as inert cards."""
+    post renders its own text as Markdown (unless given `source_html`, what render_markdown made
+    of it already) and then its quoted mails as inert cards."""
     if format == "archive":
         return render_blocks(blocks if blocks is not None else b.parse_body(source), resolve_crossref)
-    out = render_markdown(source, allowed_hosts)
+    out = render_markdown(source, allowed_hosts) if source_html is None else source_html
     # A figure line typed in the text is text there; the attached screenshots follow the text.
     figures = [block for block in blocks or [] if isinstance(block, b.Figure) and block.image is not None]
     if figures:

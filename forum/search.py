@@ -96,6 +96,9 @@ class Search:
     brand_selected: bool = False  # a brand without names matches nothing
     order: str = RELEVANCE
     moderator: bool = False  # finds hidden posts and posts of hidden threads
+    # A moderator of some boards only (BoardModerator rows): hidden posts and posts of hidden
+    # threads of these boards are found too, and no others.
+    moderated_boards: tuple[int, ...] = ()
 
     @property
     def relevance(self) -> bool:
@@ -168,11 +171,22 @@ def _fts_string(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
+def _board_ids(search: Search) -> str:
+    """The moderated boards as SQL (ints from the database, written out: no parameter to order)."""
+    return ", ".join(str(int(board_id)) for board_id in sorted(search.moderated_boards))
+
+
 class _SQLiteBackend:
     # Each subquery reads a partial index of the few hidden rows (search_index.HIDDEN_INDEXES).
     VISIBLE = (
         f" AND (f.rowid & {si.POST_ID_LIMIT - 1}) NOT IN (SELECT id FROM forum_post WHERE hidden)"
         " AND d.thread_id NOT IN (SELECT id FROM forum_thread WHERE hidden)"
+    )
+    # A board moderator's: hidden rows are left out only on boards they do not moderate.
+    VISIBLE_BUT_ON = (
+        f" AND (f.rowid & {si.POST_ID_LIMIT - 1}) NOT IN (SELECT p.id FROM forum_post p JOIN forum_thread t"
+        " ON t.id = p.thread_id WHERE p.hidden AND t.board_id NOT IN ({boards}))"
+        " AND d.thread_id NOT IN (SELECT id FROM forum_thread WHERE hidden AND board_id NOT IN ({boards}))"
     )
 
     # No column filters: FTS5 applies them by reading every posting of a word, so a title
@@ -195,7 +209,9 @@ class _SQLiteBackend:
             "JOIN forum_searchdocument d ON d.sort_key = f.rowid "
             "WHERE f.forum_searchindex MATCH %s AND f.rowid < %s AND f.rowid >= %s"
         )
-        if not search.moderator:
+        if search.moderated_boards and not search.moderator:
+            sql += self.VISIBLE_BUT_ON.format(boards=_board_ids(search))
+        elif not search.moderator:
             sql += self.VISIBLE
         return sql + " ORDER BY f.rowid DESC LIMIT %s", [min(below, high), low]
 
@@ -279,26 +295,80 @@ class _PostgresBackend:
     def hits(self, search: Search, after: Cursor | None, wanted: int) -> list[tuple[int, int]]:
         low, high = search.key_range()
         every, any_of = self.checks(search)
+        sql = ("SELECT bucket, sort_key FROM forum_search_hits(%s::tsquery, %s::tsquery, %s::text[], %s::text[], "
+               "%s::text[], %s, %s, %s, %s, %s, %s)")
+        params = [self.query(search), self.head_query(search), every, any_of, [t.text for t in search.terms],
+                  not search.moderator, after.bucket if after else 1, after.key if after else None, low,
+                  high if high < MAX_KEY else None, wanted]
+        if self._on_moderated_boards(search):
+            hidden, hidden_params = self._hidden_hits(search, after, wanted)
+            sql = (f"SELECT bucket, sort_key FROM ({sql} UNION ALL ({hidden})) AS hit "
+                   "ORDER BY bucket DESC, sort_key DESC LIMIT %s")
+            params += [*hidden_params, wanted]
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT bucket, sort_key FROM forum_search_hits(%s::tsquery, %s::tsquery, %s::text[], %s::text[], "
-                "%s::text[], %s, %s, %s, %s, %s, %s)",
-                [self.query(search), self.head_query(search), every, any_of, [t.text for t in search.terms],
-                 not search.moderator, after.bucket if after else 1, after.key if after else None, low,
-                 high if high < MAX_KEY else None, wanted],
-            )
+            cursor.execute(sql, params)
             return [(bucket, key) for bucket, key in cursor.fetchall()]
 
     def count(self, search: Search, cap: int) -> int:
         low, high = search.key_range()
         every, any_of = self.checks(search)
+        sql = "SELECT forum_search_count(%s::tsquery, %s::text[], %s::text[], %s, %s, %s, %s)"
+        params = [self.query(search), every, any_of, not search.moderator, low, high if high < MAX_KEY else None,
+                  cap]
+        if self._on_moderated_boards(search):
+            where, where_params = self._hidden_candidates(search)
+            sql += f" + (SELECT count(*) FROM (SELECT 1 FROM forum_searchdocument d WHERE {where} LIMIT %s) AS h)"
+            params += [*where_params, cap]
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT forum_search_count(%s::tsquery, %s::text[], %s::text[], %s, %s, %s, %s)",
-                [self.query(search), every, any_of, not search.moderator, low, high if high < MAX_KEY else None,
-                 cap],
-            )
-            return cursor.fetchone()[0]
+            cursor.execute(sql, params)
+            return min(cursor.fetchone()[0], cap)
+
+    # A moderator of some boards: migration 0005's functions know "visible" or "everything"
+    # only, so their search is the readers' and, beside it in the same statement, the hits
+    # among the few hidden posts and posts of hidden threads of their boards (read through the
+    # partial indexes of hidden rows), merged by (bucket, key). The two never overlap.
+    HIDDEN_ON_BOARDS = (
+        "ARRAY(SELECT p.id FROM forum_post p JOIN forum_thread t ON t.id = p.thread_id"
+        " WHERE p.hidden AND t.board_id IN ({boards})"
+        " UNION ALL SELECT p.id FROM forum_post p JOIN forum_thread t ON t.id = p.thread_id"
+        " WHERE t.hidden AND t.board_id IN ({boards}))"
+    )
+
+    def _on_moderated_boards(self, search: Search) -> bool:
+        return bool(search.moderated_boards) and not search.moderator
+
+    def _hidden_candidates(self, search: Search) -> tuple[str, list]:
+        """What forum_search_conditions asks of a hit (but visibility), over the hidden posts of
+        the moderated boards only."""
+        low, high = search.key_range()
+        every, any_of = self.checks(search)
+        where = (f"d.post_id = ANY({self.HIDDEN_ON_BOARDS.format(boards=_board_ids(search))})"
+                 " AND d.tsv @@ %s::tsquery AND d.sort_key >= %s AND d.sort_key < %s"
+                 " AND NOT EXISTS (SELECT 1 FROM unnest(%s::text[]) AS c"
+                 "                 WHERE strpos(d.head || chr(31) || d.body, c) = 0)"
+                 " AND (cardinality(%s::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest(%s::text[]) AS c"
+                 "      WHERE strpos(d.head || chr(31) || d.body, c) > 0))")
+        return where, [self.query(search), low, high, every, any_of, any_of]
+
+    def _hidden_hits(self, search: Search, after: Cursor | None, wanted: int) -> tuple[str, list]:
+        """The hidden hits as forum_search_hits would order and cut them: by relevance, bucket 1
+        holds a term in the title or subtitle (and matches head_q), bucket 0 none; the cursor
+        (bucket, key) continues after the page before."""
+        where, params = self._hidden_candidates(search)
+        bucket, outer, outer_params = "0", "TRUE", []
+        if search.relevance:
+            bucket = "(EXISTS (SELECT 1 FROM unnest(%s::text[]) AS t WHERE strpos(d.head, t) > 0))::int"
+            params = [[t.text for t in search.terms], *params]
+            outer, outer_params = "(h.bucket = 0 OR h.tsv @@ %s::tsquery)", [self.head_query(search)]
+        if after is not None:
+            outer += {(True, 1): " AND (h.bucket = 0 OR h.sort_key < %s)",
+                      (True, 0): " AND h.bucket = 0 AND h.sort_key < %s"}.get((search.relevance, after.bucket),
+                                                                          " AND h.sort_key < %s")
+            outer_params.append(after.key)
+        sql = (f"SELECT h.bucket, h.sort_key FROM (SELECT {bucket} AS bucket, d.sort_key, d.tsv "
+               f"FROM forum_searchdocument d WHERE {where}) AS h WHERE {outer} "
+               "ORDER BY h.bucket DESC, h.sort_key DESC LIMIT %s")
+        return sql, [*params, *outer_params, wanted]
 
 
 _SQLITE = _SQLiteBackend()

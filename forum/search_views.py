@@ -12,6 +12,7 @@ from . import search
 from . import search_text as st
 from .limits.ratelimit import rate_limited
 from .models import Board
+from .moderation import roles
 
 # A longer raw query cannot fold down to MAX_QUERY_CHARS (white space aside): refused unread.
 MAX_RAW_QUERY = 4 * st.MAX_QUERY_CHARS
@@ -92,7 +93,7 @@ class SearchForm(forms.Form):
             raise forms.ValidationError(_("This link to a page of results is damaged."), code="cursor")
         return cursor
 
-    def criteria(self, *, moderator: bool) -> search.Search | None:
+    def criteria(self, *, moderator: bool, moderated_boards=()) -> search.Search | None:
         """What to search for, or None when the form asks for nothing (then nothing is run)."""
         data = self.cleaned_data
         brand_terms = ()
@@ -104,6 +105,7 @@ class SearchForm(forms.Form):
             terms=self.parsed.terms, board_id=board.pk if board else None, author=data["author"],
             since=data["since"], until=data["until"], with_quotes=data["quotes"], brand_terms=brand_terms,
             brand_selected=bool(data.get("brand")), order=data["order"] or search.RELEVANCE, moderator=moderator,
+            moderated_boards=tuple(sorted(moderated_boards)),
         )
         if not (wanted.terms or board or wanted.author or wanted.since or wanted.until or wanted.with_quotes
                 or wanted.brand_selected):
@@ -118,7 +120,10 @@ def search_page(request):
     form = SearchForm(request.GET or None, boards=boards, brand_lookup=search.brand_lookup())
     context = {"form": form, "count_cap": search.COUNT_CAP}
     if form.is_bound and form.is_valid():
-        wanted = form.criteria(moderator=request.user.has_perm("forum.moderate"))
+        # Hidden posts for moderators: of every board, or of the boards a member moderates.
+        everything = roles.moderates_everything(request.user)
+        wanted = form.criteria(moderator=everything,
+                               moderated_boards=() if everything else roles.moderated_board_ids(request.user))
         if wanted is None:
             context["nothing_asked"] = bool(form.cleaned_data["q"])
         else:

@@ -340,7 +340,7 @@ def _compose(request, *, form_class, draft_key, template, context, initial, subm
                         decision = gate.decide(request.user, fields=_fields(form, quotes, figures),
                                                ip=ratelimit.client_ip(request), client_token=client_token(request))
                         if not decision.refused:
-                            response = submit(form, quotes, figures, held=decision.held)
+                            response = submit(form, decision.fields, held=decision.held)
                             if decision.held:
                                 messages.info(request, decision.reason)
                             return response
@@ -391,9 +391,9 @@ def _fields(form, quotes=(), figures=None) -> actions.PostFields:
 def new_thread(request, board):
     board = _board(board)
 
-    def submit(form, quotes, figures, held):
+    def submit(form, fields, held):
         thread = actions.create_thread(board=board, user=request.user, title=form.cleaned_data["title"],
-                                       fields=_fields(form, quotes, figures), draft_key=f"thread:{board.slug}",
+                                       fields=fields, draft_key=f"thread:{board.slug}",
                                        client_token=client_token(request), held=held)
         return redirect(thread)
 
@@ -412,8 +412,8 @@ def reply(request, board, number):
     if thread.locked:
         return render(request, "forum/locked.html", {"thread": thread, "board": thread.board}, status=403)
 
-    def submit(form, quotes, figures, held):
-        post = actions.create_reply(thread=thread, user=request.user, fields=_fields(form, quotes, figures),
+    def submit(form, fields, held):
+        post = actions.create_reply(thread=thread, user=request.user, fields=fields,
                                     reply_to=reply_to, draft_key=f"reply:{thread.pk}",
                                     client_token=client_token(request), held=held)
         return redirect(post_url(thread, post.position))
@@ -555,10 +555,13 @@ def edit_post(request, board, number, position):
                         raise actions.ActionRefused(decision.reason)
                     if moderating:
                         moderation_actions.edit_post(post=post, actor=request.user, reason=form.cleaned_data["reason"],
-                                                     fields=_fields(form, figures=figures))
+                                                     fields=decision.fields)
                     else:
-                        actions.edit_post(post=post, user=request.user, fields=_fields(form, figures=figures))
-                    messages.success(request, _("The post has been saved."))
+                        actions.edit_post(post=post, user=request.user, fields=decision.fields, held=decision.held)
+                    if decision.held:  # a new member's edit waits for approval
+                        messages.info(request, decision.reason)
+                    else:
+                        messages.success(request, _("The post has been saved."))
                     return redirect(post_url(post.thread, post.position))
                 except actions.ActionRefused as refused:
                     form.add_error(None, str(refused))

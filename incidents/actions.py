@@ -5,6 +5,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from forum.moderation import roles
+
 from .indexing import note_change, refresh
 from .models import Indicator, IndicatorReview, Verdict
 
@@ -16,7 +18,9 @@ class ReviewRefused(Exception):
 
 
 def can_review(user) -> bool:
-    return user.is_authenticated and user.has_perm("forum.moderate")
+    """Moderators of every board only: a verdict is site-wide (one indicator for every board, and
+    it takes the indicator out of the public exports), not a decision about one board's posts."""
+    return roles.moderates_everything(user)
 
 
 @transaction.atomic

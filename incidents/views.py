@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from forum.limits.ratelimit import rate_limited
 from forum.models import Thread
+from forum.moderation import roles
 
 from . import actions, api, exports
 from .forms import IndicatorFilterForm, ReviewForm
@@ -100,7 +101,10 @@ def indicator_detail(request, pk):
                        "thread__board__name", "quote__number", "quote__subject")
                  .order_by("-seen_at", "-id"))
     if not moderator:
-        sightings = sightings.filter(post__hidden=False, thread__hidden=False)
+        shown = Q(post__hidden=False, thread__hidden=False)
+        if request.user.is_authenticated:  # a board's moderator sees that board's hidden posts too
+            shown |= Q(thread__board__in=roles.moderated_boards_subquery(request.user))
+        sightings = sightings.filter(shown)
     start = (page - 1) * SIGHTINGS_PER_PAGE
     rows = list(sightings[start:start + SIGHTINGS_PER_PAGE + 1])
     return render(request, "incidents/indicator_detail.html", {
@@ -238,5 +242,5 @@ def api_thread(request, board, number):
                   .filter(board__slug=board, number=number).first())
     if thread is None:
         return _json({"error": _("No such thread.")}, status=404)
-    moderator = request.user.is_authenticated and request.user.has_perm("forum.moderate")
+    moderator = roles.can_moderate(request.user, thread.board_id)  # hidden and held posts in full
     return _json(api.thread_data(thread, moderator=moderator, absolute=request.build_absolute_uri))

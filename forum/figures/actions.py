@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from django.core import signing
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from .images import Reencoded
@@ -108,13 +109,39 @@ def attach(post, figures) -> None:
             raise FigureError("gone")
 
 
+def revision_files() -> set[tuple[str, str]]:
+    """The (sha256, ext) of every figure an earlier version of a post shows (forum.moderation's
+    PostRevision keeps the blocks, images named by hash)."""
+    from forum.moderation.models import PostRevision
+
+    files = set()
+    with_images = PostRevision.objects.annotate(text=Cast("blocks", TextField())).filter(text__contains='"sha256"')
+    for blocks in with_images.values_list("blocks", flat=True).iterator():
+        for block in blocks if isinstance(blocks, list) else ():
+            image = block.get("image") if isinstance(block, dict) else None
+            if isinstance(image, dict):
+                files.add((image.get("sha256"), image.get("ext")))
+    return files
+
+
 def prune(*, older_than: timedelta = PRUNE_AFTER, now=None) -> tuple[int, int]:
     """Delete unattached figures older than `older_than` and every file no row names any more
-    (a file is shared by all rows of the same image). (rows deleted, files deleted)."""
+    (a file is shared by all rows of the same image). (rows deleted, files deleted).
+
+    A figure an edit removed stays while an earlier version of the post shows it: that version
+    is evidence (moderators read what was changed), kept until the post is deleted for good.
+    It is no longer its uploader's to attach again (owner cleared)."""
     now = now or timezone.now()
+    stale_before = now - older_than
     with transaction.atomic():
-        stale = Figure.objects.filter(post__isnull=True, created_at__lt=now - older_than)
-        rows, _ = stale.delete()
+        stale = list(Figure.objects.filter(post__isnull=True, created_at__lt=stale_before)
+                     .values_list("pk", "sha256", "ext"))
+        # Read after the stale rows: an edit that detached one of them has committed its revision by now.
+        evidence = revision_files()
+        kept = {pk for pk, sha256, ext in stale if (sha256, ext) in evidence}
+        Figure.objects.filter(pk__in=kept, owner__isnull=False).update(owner=None)
+        rows, _ = Figure.objects.filter(pk__in=[pk for pk, _, _ in stale if pk not in kept], post__isnull=True,
+                                        created_at__lt=stale_before).delete()
     used = set(Figure.objects.values_list("sha256", "ext").distinct())
     files = 0
     root = figures_dir()

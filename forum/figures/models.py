@@ -22,13 +22,17 @@ class FigureQuerySet(models.QuerySet):
         return self.filter(PUBLIC)
 
     def visible_to(self, user):
-        """Moderators see every figure; a member also their own figures not yet attached (the
-        composer's preview) and those of their posts awaiting approval."""
-        if user.is_authenticated and user.has_perm("forum.moderate"):
+        """Moderators of every board see every figure, a board's moderators its posts' figures
+        (hidden and held posts show them the text); a member also their own figures not yet
+        attached (the composer's preview) and those of their posts awaiting approval."""
+        from forum.moderation import roles
+
+        if roles.moderates_everything(user):
             return self
         if user.is_authenticated:
             own = Q(owner=user) & (Q(post__isnull=True) | Q(post__held=True, post__hidden=False))
-            return self.filter(PUBLIC | own)
+            moderated = Q(post__thread__board__in=roles.moderated_boards_subquery(user))
+            return self.filter(PUBLIC | own | moderated)
         return self.filter(PUBLIC)
 
     def pending_for(self, user, post=None):

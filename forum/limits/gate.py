@@ -19,7 +19,11 @@ The rules, in order:
 6. while a member has fewer approved posts than DAIOU_HELD_POSTS, the post is saved held
    (Post.held) and waits for a moderator (forum.moderation's review queue).
 
-Edits go through rules 1 to 3 only. Counts (flood, duplicates) are kept by
+Edits go through rules 1 to 3, and 6: an edit by a member whose posts still wait for approval
+waits too (the post is held again until a moderator approves it), or approving one harmless post
+would let a new member publish anything by editing it. The flood interval and the duplicate
+check are not for edits: an edit adds no post (fixing a typo right after posting is no flood),
+and an edit's text replaces the post's own. Counts (flood, duplicates) are kept by
 forum.limits.ratelimit: a post refused later for another reason still counts. A composer form
 sent twice at once (its one-time token) is let through both times and becomes one post
 (forum.actions), rather than the second send answering "too soon".
@@ -35,6 +39,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from forum.actions import render_body
 from forum.links import allowed_hosts
 from forum.models import Post
 from forum.render import render_markdown
@@ -51,6 +56,9 @@ class Decision:
     reason: str = ""  # for the member, translated: why it is held or refused
     code: str = ""  # what decided: banned, unconfirmed, links, duplicate, flood, held
     retry_after: int = 0  # seconds, for the flood interval
+    # The fields decided on, their own text rendered if the gate rendered it (the link count):
+    # what the action is given, so that a post is rendered once.
+    fields: object = None
 
     @property
     def held(self) -> bool:
@@ -100,9 +108,10 @@ def standing(user, now=None) -> Standing:
     return Standing(exempt=False, established=approved >= needed and old_enough, approved_posts=approved)
 
 
-def live_links(body: str) -> int:
-    """The links in a member's own text that readers can click, as the renderer makes them."""
-    return len(_LINK.findall(render_markdown(body, allowed_hosts())))
+def live_links(body: str, html: str | None = None) -> int:
+    """The links in a member's own text that readers can click, as the renderer makes them
+    (`html`: the text rendered already)."""
+    return len(_LINK.findall(render_markdown(body, allowed_hosts()) if html is None else html))
 
 
 def _fingerprint(fields) -> str:
@@ -124,29 +133,38 @@ ADMITTED = ratelimit.Rate(1, 3600)
 
 def decide(user, *, fields, ip: str | None = None, now=None, editing: bool = False,
            client_token: str = "") -> Decision:
-    """Whether this member's post (or edit, `editing`) is published, held or refused, and why."""
+    """Whether this member's post (or edit, `editing`) is published, held or refused, and why;
+    an allowed or held one carries the fields to give the action (`Decision.fields`)."""
     when = now.timestamp() if now is not None else None  # else the rate limits' own clock
     now = now or timezone.now()
+
+    def let_through(outcome: str) -> Decision:
+        if outcome == HOLD:
+            return Decision(HOLD, edit_held_message() if editing else held_message(), "held", fields=fields)
+        return Decision(ALLOW, fields=fields)
+
     if is_exempt(user):
-        return Decision(ALLOW)
+        return let_through(ALLOW)
     if refusal := ban_refusal(user, ip, "edit" if editing else "post"):
         return Decision(REFUSE, refusal, "banned")
     if confirmation.is_pending(user):
         return Decision(REFUSE, confirmation.pending_message(user), "unconfirmed")
     member = standing(user, now)
     limit = settings.DAIOU_NEW_MEMBER_LINKS
-    if not member.established and (count := live_links(fields.body)) > limit:
-        return Decision(REFUSE, ngettext(
-            "New members may put at most %(limit)d clickable link in their own text; this post has %(count)d.",
-            "New members may put at most %(limit)d clickable links in their own text; this post has %(count)d.",
-            limit) % {"limit": limit, "count": count} + " " + _(
-            "Addresses of sites outside the allowed list are shown as plain text and do not count, nor do "
-            "quoted mails."), "links")
+    if not member.established:
+        fields = render_body(fields)  # the HTML the action stores: rendered once
+        if (count := live_links(fields.body, fields.body_html)) > limit:
+            return Decision(REFUSE, ngettext(
+                "New members may put at most %(limit)d clickable link in their own text; this post has %(count)d.",
+                "New members may put at most %(limit)d clickable links in their own text; this post has %(count)d.",
+                limit) % {"limit": limit, "count": count} + " " + _(
+                "Addresses of sites outside the allowed list are shown as plain text and do not count, nor do "
+                "quoted mails."), "links")
     if editing:
-        return Decision(ALLOW)
+        return let_through(HOLD if member.held else ALLOW)
     form = f"{user.pk}:{client_token}" if client_token else None
     if form and not ratelimit.peek("admitted", form, ADMITTED, now=when).allowed:
-        return Decision(HOLD, held_message(), "held") if member.held else Decision(ALLOW)
+        return let_through(HOLD if member.held else ALLOW)
     duplicate = None
     if settings.DAIOU_DUPLICATE_SECONDS:
         duplicate = (f"{user.pk}:{_fingerprint(fields)}", ratelimit.Rate(1, settings.DAIOU_DUPLICATE_SECONDS))
@@ -165,9 +183,7 @@ def decide(user, *, fields, ip: str | None = None, now=None, editing: bool = Fal
         ratelimit.hit("duplicate", *duplicate, now=when)
     if form:
         ratelimit.hit("admitted", form, ADMITTED, now=when)
-    if member.held:
-        return Decision(HOLD, held_message(), "held")
-    return Decision(ALLOW)
+    return let_through(HOLD if member.held else ALLOW)
 
 
 def held_message() -> str:
@@ -177,6 +193,11 @@ def held_message() -> str:
         "the moderators see it.",
         "Thank you. A new member's first %(n)d posts wait for a moderator's approval: until then only you "
         "and the moderators see them.", n) % {"n": n}
+
+
+def edit_held_message() -> str:
+    return _("Saved. While a new member's posts wait for a moderator's approval, so do their edits: until it "
+             "is approved, only you and the moderators see this post.")
 
 
 def notice(user) -> Decision | None:

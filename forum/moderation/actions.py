@@ -49,6 +49,11 @@ class ModerationRefused(ActionRefused):
     """The action cannot be done; the message says why. Nothing was changed."""
 
 
+class ModerationForbidden(ModerationRefused):
+    """Refused for the actor's role (another board's moderator, not a moderator of every board,
+    not an admin): pages answer 403, not the form again."""
+
+
 # ---- common parts ----------------------------------------------------------------------------
 
 def clean_reason(reason: str | None) -> str:
@@ -62,12 +67,13 @@ def clean_reason(reason: str | None) -> str:
 
 def _require(actor, board) -> None:
     if not roles.can_moderate(actor, board):
-        raise ModerationRefused(_("Only moderators of this board may do this."))
+        raise ModerationForbidden(_("Only moderators of this board may do this.") if board is not None
+                                  else _("Only moderators of every board may do this."))
 
 
 def _require_global(actor) -> None:
     if not roles.moderates_everything(actor):
-        raise ModerationRefused(_("Only moderators of every board may do this."))
+        raise ModerationForbidden(_("Only moderators of every board may do this."))
 
 
 def post_label(post: Post) -> str:
@@ -182,6 +188,7 @@ def approve_post(*, post, actor, reason: str) -> ModerationLog:
         if post.hidden and post.hidden_reason == HiddenReason.REJECTED:
             post.hidden, post.hidden_reason = False, ""
         post.save(update_fields=["held", "hidden", "hidden_reason"])
+        counters.note_post_held(post.thread, held=False)  # now counted in the thread's public count
         _close_reports(post.reports.all(), actor, reason, Report.Status.DISMISSED)
         entry = _log(Action.APPROVE_POST, actor, reason, target=post_label(post), post=post)
     elif _close_reports(post.reports.all(), actor, reason, Report.Status.DISMISSED):
@@ -221,7 +228,7 @@ def delete_post(*, post, actor, reason: str) -> ModerationLog:
     reason = clean_reason(reason)
     post = _locked_post(post)
     if not roles.can_purge(actor):
-        raise ModerationRefused(_("Only admins may delete posts for good."))
+        raise ModerationForbidden(_("Only admins may delete posts for good."))
     thread = post.thread
     if post.hidden_reason == HiddenReason.DELETED:
         raise ModerationRefused(_("This post was deleted for good already."))
@@ -395,7 +402,7 @@ def move_thread(*, thread, board: Board, actor, reason: str) -> Thread:
     thread = _locked_thread(thread)
     _require(actor, thread.board)
     if not roles.can_moderate(actor, board):
-        raise ModerationRefused(_("You do not moderate the board you move the thread to."))
+        raise ModerationForbidden(_("You do not moderate the board you move the thread to."))
     if board.pk == thread.board_id:
         raise ModerationRefused(_("The thread is on this board already."))
     old_board, old_number, old_volume_id = thread.board, thread.number, thread.volume_id
@@ -540,10 +547,7 @@ def close_report(*, report, actor, reason: str, upheld: bool) -> ModerationLog:
             pk=getattr(report, "pk", report))
     except Report.DoesNotExist:
         raise ModerationRefused(_("This report no longer exists.")) from None
-    if report.thread is not None:
-        _require(actor, report.thread.board)
-    else:
-        _require_global(actor)
+    _require(actor, report.thread.board if report.thread is not None else None)
     if report.status != Report.Status.OPEN:
         raise ModerationRefused(_("This report was handled already."))
     _close_reports(Report.objects.filter(pk=report.pk), actor, reason,
@@ -592,7 +596,7 @@ def sanction_member(*, member, actor, reason: str, kind: str, days=None) -> Ban:
     if member.pk == actor.pk:
         raise ModerationRefused(_("You cannot sanction yourself."))
     if member.is_superuser or (roles.moderates_everything(member) and not actor.is_superuser):
-        raise ModerationRefused(_("Only an admin may sanction a moderator, and nobody an admin."))
+        raise ModerationForbidden(_("Only an admin may sanction a moderator, and nobody an admin."))
     if Ban.objects.active().filter(user=member, kind=kind).exists():
         raise ModerationRefused(_("This sanction is in force already; lift it first to change it."))
     ban = Ban.objects.create(kind=kind, user=member, reason=reason, created_by=actor, ends_at=ends_at)

@@ -34,7 +34,8 @@ def moderated_board_ids(user) -> frozenset[int]:
 
 
 def can_moderate(user, board) -> bool:
-    """May `user` moderate `board` (a Board or its id)?"""
+    """May `user` moderate `board` (a Board or its id)? None, for something on no board (a
+    removal request naming no post), asks for a moderator of every board."""
     if moderates_everything(user):
         return True
     board_id = getattr(board, "pk", board)

@@ -2,7 +2,9 @@
 bans), members' report forms, and the removal request form open to anyone.
 
 Reads go through forum.moderation.queries, writes through forum.moderation.actions. A refused
-action shows its page again with the message (400) and changes nothing.
+action shows its page again with the message (400) and changes nothing; refused for the role
+(another board's moderator, a moderator of one board where every board's are needed, not an
+admin) it is the 403 page, asked before the form is read wherever the target alone decides.
 """
 
 from django.contrib import messages
@@ -47,9 +49,16 @@ def _decide(form, run) -> str | None:
         return ""
     try:
         run(form.cleaned_data)
+    except actions.ModerationForbidden as forbidden:  # e.g. moving a thread to a board not theirs
+        raise PermissionDenied(str(forbidden)) from None
     except actions.ModerationRefused as refused:
         return str(refused)
     return None
+
+
+def _require_global(request) -> None:
+    if not roles.moderates_everything(request.user):
+        raise PermissionDenied(_("Only moderators of every board may do this."))
 
 
 def _next(request, default: str) -> str:
@@ -216,6 +225,10 @@ def thread_act(request, pk):
 @require_POST
 def report_close(request, pk):
     report = _object_or_404(Report.objects.select_related("thread__board"), pk, _("This report no longer exists."))
+    if report.thread_id is None:  # a removal request naming no post: for moderators of every board
+        _require_global(request)
+    elif not roles.can_moderate(request.user, report.thread.board_id):
+        raise PermissionDenied(_("Only moderators of this board may do this."))
     form = CloseReportForm(request.POST)
     back = _next(request, reverse("moderation:queue"))
     refusal = _decide(form, lambda data: actions.close_report(report=report, actor=request.user, reason=data["reason"],
@@ -299,6 +312,8 @@ def removal_request(request):
 @roles.staff_required
 def member_page(request, pk):
     member = _object_or_404(get_user_model().objects.select_related("profile"), pk, _("No such member."))
+    if request.method == "POST":
+        _require_global(request)
     form = SanctionForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -320,8 +335,7 @@ def member_page(request, pk):
 
 @roles.staff_required
 def ban_list(request):
-    if not roles.moderates_everything(request.user):
-        raise PermissionDenied(_("Only moderators of every board may do this."))
+    _require_global(request)
     form = AddressBanForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -342,6 +356,7 @@ def ban_list(request):
 @roles.staff_required
 @require_POST
 def ban_lift(request, pk):
+    _require_global(request)
     ban = _object_or_404(Ban.objects.all(), pk, _("This ban no longer exists."))
     back = _next(request, reverse("moderation:bans"))
     form = ReasonForm(request.POST)

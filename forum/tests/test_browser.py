@@ -69,6 +69,32 @@ def test_a_new_member_signs_up_starts_a_thread_and_replies(page, live_server):
     assert page.locator("#p2 .post-body").inner_text().strip() == "続報です。"
 
     thread = Thread.objects.get()
-    assert (thread.number, thread.post_count) == (1, 2)
+    # Both wait for approval: not in the public count yet (forum.counters), their positions given.
+    assert (thread.number, thread.post_count, thread.last_position) == (1, 0, 2)
     assert list(Post.objects.values_list("author__username", "held")) == [("shibaken", True), ("shibaken", True)]
     assert page.problems == []
+
+
+def test_enter_in_a_text_field_of_the_composer_previews(browser, live_server, member, settings):
+    """Implicit submission presses the composer's hidden default button (Preview), not the first
+    quote or figure step; the hidden button is out of the Tab order."""
+    from django.test import Client
+
+    context = browser.new_context(locale="en-US")
+    logged_in = Client()
+    logged_in.force_login(member)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
+                          "value": logged_in.cookies[settings.SESSION_COOKIE_NAME].value}])
+    page = context.new_page()
+    page.goto(live_server.url + "/info/new/")
+    page.locator("#id_title").fill("Enterで送る")
+    page.locator("#id_body").fill("プレビューされる本文")
+    page.locator("#id_title").press("Enter")
+    page.wait_for_load_state()
+    assert page.locator("section.preview").inner_text().strip().endswith("プレビューされる本文")
+    assert not Post.objects.exists()
+    page.locator("#id_title").focus()
+    for _ in range(40):  # every stop of the Tab order
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.classList.contains('default-submit')") is False
+    context.close()

@@ -155,6 +155,17 @@ def test_the_results_page_makes_the_same_queries_for_3_or_45_hits(client, archiv
             assert client.get("/search/", {"q": query}).status_code == 200
 
 
+def test_a_board_moderators_results_page_makes_the_same_queries_for_3_or_45_hits(
+        info_moderator_client, archive, django_assert_num_queries):
+    shown, = archive(("多い", [f"よくある語 {n}" for n in range(45)] + ["まれな語 1", "まれな語 2", "まれな語 3"]))
+    Post.objects.filter(thread=shown, position__in=[1, 46]).update(hidden=True)
+    for query in ("まれな語", "よくある語", "よく"):
+        # session, member, their permissions (2), the boards they moderate, then a reader's four:
+        # the hidden posts of their boards come in the same hits and count statements
+        with django_assert_num_queries(9):
+            assert info_moderator_client.get("/search/", {"q": query}).status_code == 200
+
+
 def test_counts_past_the_cap_say_more_than(client, archive, monkeypatch):
     monkeypatch.setattr(search, "COUNT_CAP", 5)
     archive(("数", [f"数える {n}" for n in range(8)]))
@@ -210,6 +221,67 @@ def test_hidden_posts_and_threads_are_found_only_by_moderators(client, member_cl
         assert "1 post found" in page(reader, q="秘密", HTTP_ACCEPT_LANGUAGE="en")
     assert hits(moderator_client, q="秘密") == [(2, 1), (1, 2), (1, 1)]
     assert page(moderator_client, q="秘密").count('class="badge"') == 2
+
+
+@pytest.fixture
+def info_moderator_client(db):
+    """A moderator of 情報 (info) only: a BoardModerator row, no forum.moderate."""
+    from django.test import Client
+
+    from forum.moderation.models import BoardModerator
+
+    user = factories.UserFactory()
+    BoardModerator.objects.create(user=user, board=factories.board("info"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def hidden_on_both_boards(archive):
+    """On 情報 NO.1 a hidden reply, NO.2 a hidden thread; on 雑談 NO.3 a hidden reply, NO.4 a
+    hidden thread. Titles with 秘密 put first posts in the first relevance bucket."""
+    shown, hidden_thread = archive(("見える", ["秘密の話 1", "秘密の話 2", "秘密の話 3"]),
+                                   ("秘密のスレッド", ["秘密の話 4"]))
+    chat, hidden_chat = archive(("雑談の秘密", ["秘密の話 5", "秘密の話 6"]), ("秘密の雑談", ["秘密の話 7"]),
+                                board="雑談")
+    Post.objects.filter(thread__in=[shown, chat], position=2).update(hidden=True)
+    Thread.objects.filter(pk__in=[hidden_thread.pk, hidden_chat.pk]).update(hidden=True)
+
+
+def test_a_board_moderator_finds_hidden_posts_of_their_boards_only(client, moderator_client, info_moderator_client,
+                                                                   archive):
+    hidden_on_both_boards(archive)
+    for order in ("relevance", "newest"):
+        everything = hits(moderator_client, q="秘密", order=order)
+        assert len(everything) == 7
+        assert hits(client, q="秘密", order=order) == [h for h in everything if h in [(1, 1), (1, 3), (3, 1)]]
+        # 情報's hidden reply and hidden thread; never 雑談's.
+        assert hits(info_moderator_client, q="秘密", order=order) == [h for h in everything
+                                                                      if h not in [(3, 2), (4, 1)]]
+    html = page(info_moderator_client, q="秘密", HTTP_ACCEPT_LANGUAGE="en")
+    assert "5 posts found" in html and html.count('class="badge"') == 2
+    assert hits(info_moderator_client, q="秘密", board="chat") == [(3, 1)]
+    assert hits(info_moderator_client, q="秘密の話 4") == [(2, 1)]
+
+
+@pytest.mark.parametrize("order", [search.RELEVANCE, search.NEWEST])
+def test_a_board_moderators_pages_follow_each_other(archive, order):
+    hidden_on_both_boards(archive)
+    info = factories.board("info").pk
+    terms = st.parse_query("秘密").terms
+    everything = search.run(search.Search(terms=terms, order=order, moderator=True), page_size=100)
+    expected = [h.post.pk for h in everything.hits if h.post.thread.number not in (3, 4)
+                or not (h.post.hidden or h.post.thread.hidden)]
+    wanted = search.Search(terms=terms, order=order, moderated_boards=(info,))
+    seen, after = [], None
+    while True:
+        result = search.run(wanted, after=after, page_size=2)
+        seen += [h.post.pk for h in result.hits]
+        assert result.count == len(expected) == 5
+        if result.next_cursor is None:
+            break
+        after = result.next_cursor
+    assert seen == expected
 
 
 # ---- the index follows the posts -------------------------------------------------------------

@@ -76,6 +76,14 @@ def test_the_sitemap_is_an_index_of_pages_of_boards_volumes_and_visible_threads(
     assert f"http://testserver/info/vol/{threads[0].volume.number}/" in text(client.get("/sitemap-volumes.xml"))
 
 
+def test_the_sitemap_is_read_with_get_or_head_only(client):
+    for url in ("/sitemap.xml", "/sitemap-threads.xml", "/sitemap-boards.xml"):
+        assert client.head(url).status_code == 200
+        for method in (client.post, client.put, client.delete):
+            response = method(url)
+            assert response.status_code == 405 and response["Allow"] == "GET, HEAD", (method, url)
+
+
 def test_search_staff_and_account_pages_say_noindex(client, admin_client):
     for url in ("/search/?q=楽天", "/admin/login/", "/accounts/login/", "/indicators/?q=example.com"):
         assert "noindex" in client.get(url).get("X-Robots-Tag", ""), url

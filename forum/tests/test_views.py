@@ -237,3 +237,52 @@ def test_the_language_switch_never_redirects_off_site(client):
     for target in ["https://evil.example/", "//evil.example/", "/\\evil.example"]:
         response = client.get("/i18n/en/", {"next": target})
         assert response["Location"] == reverse("home")
+
+
+def first_submit_button(html: str) -> dict:
+    """The attributes of the composer form's first submit button: the one Enter in a text
+    field presses (HTML's implicit submission)."""
+    from html.parser import HTMLParser
+
+    class Finder(HTMLParser):
+        found, in_form = None, False
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "form" and "compose" in (attrs.get("class") or "").split():
+                self.in_form = True
+            elif self.in_form and self.found is None and (
+                    (tag == "button" and attrs.get("type", "submit") == "submit")
+                    or (tag == "input" and attrs.get("type") in ("submit", "image"))):
+                self.found = attrs
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.in_form = False
+
+    finder = Finder()
+    finder.feed(html)
+    assert finder.found is not None, "no submit button in the composer"
+    return finder.found
+
+
+def test_enter_in_the_composer_previews_or_saves_never_a_quote_or_figure_step(member_client, member):
+    from forum.figures import actions as figure_actions
+    from forum.figures.images import reencode
+    from forum.figures.tests.helpers import image_bytes
+    from forum.tests.test_quoting import MAIL
+
+    figure = figure_actions.store_upload(user=member, image=reencode(image_bytes()), caption="図")
+    thread = factories.thread(user=member, figures=(figure,))
+    quoted = member_client.post("/info/new/", {"title": "題", "body": "本文", "step": "add_mail", "mail_source": MAIL})
+    assert 'value="remove:0"' in quoted.content.decode()  # a quote's step buttons come before Post
+    pages = {"new thread": member_client.get("/info/new/"), "a quote pending": quoted,
+             "reply": member_client.get(f"/info/{thread.number}/reply/")}
+    for name, response in pages.items():
+        button = first_submit_button(response.content.decode())
+        assert (button.get("name"), button.get("value")) == ("step", "preview"), name
+        # Out of the Tab order and hidden from screen readers: the visible Preview button is the same.
+        assert button.get("tabindex") == "-1" and button.get("aria-hidden") == "true", name
+    edit = member_client.get(f"/info/{thread.number}/p1/edit/").content.decode()
+    assert 'value="remove_figure:0"' in edit
+    assert first_submit_button(edit).get("value") == "post"

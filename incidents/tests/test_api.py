@@ -42,6 +42,21 @@ def test_hidden_posts_and_threads(seed, client, moderator_client):
     assert moderator_client.get("/api/info/916.json").status_code == 200
 
 
+def test_a_boards_moderators_get_its_hidden_and_held_posts_in_full(seed, member):
+    from forum import actions
+    from incidents.tests.test_views import board_moderator_client
+
+    thread = Thread.objects.get(number=916)
+    Post.objects.filter(thread=thread, position=2).update(hidden=True)
+    actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="承認待ち"), held=True)
+    info, chat = board_moderator_client("info"), board_moderator_client("chat")
+    posts = info.get("/api/info/916.json").json()["posts"]
+    assert "quotes" in posts[1] and posts[-1]["position"] == thread.last_position + 1
+    posts = chat.get("/api/info/916.json").json()["posts"]
+    assert posts[1] == {"position": 2, "url": "http://testserver/info/916/#p2", "hidden": True}
+    assert posts[-1]["position"] == thread.last_position
+
+
 @pytest.mark.parametrize("url", ["/api/info/999.json", "/api/nowhere/916.json", "/api/info/916.json/x",
                                  "/api/info/99999999999999999999999.json"])
 def test_unknown_threads(seed, client, url):

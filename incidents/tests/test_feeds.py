@@ -28,3 +28,11 @@ def test_new_indicators_link_only_to_daiou(seed, client):
     text = client.get("/feeds/indicators.atom").content.decode()
     assert "grp01[.]id[.]rakuten[.]co[.]jp[.]baby" in text
     assert "https://grp01" not in text and "rakuten.co.jp.baby" not in text
+
+
+def test_feeds_are_read_with_get_or_head_only(client):
+    for url in ("/feeds/info.atom", "/feeds/indicators.atom"):
+        assert client.head(url).status_code == 200
+        for method in (client.post, client.put, client.delete):
+            response = method(url)
+            assert response.status_code == 405 and response["Allow"] == "GET, HEAD", (method, url)

@@ -116,6 +116,33 @@ def test_hidden_posts_leave_the_page_for_readers_not_for_moderators(seed, client
     assert page(moderator_client, f"/indicators/{phone.pk}/").count('class="hidden-row"') == 1
 
 
+def board_moderator_client(slug: str):
+    from django.test import Client
+
+    from forum.moderation.models import BoardModerator
+    from forum.tests import factories
+
+    user = factories.UserFactory()
+    BoardModerator.objects.create(user=user, board=factories.board(slug))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_boards_moderators_see_its_hidden_posts_sightings_but_reviews_are_site_wide(seed):
+    phone = get("phone", "+819030341000")
+    Post.objects.filter(thread__number=916, position=4).update(hidden=True)
+    info, chat = board_moderator_client("info"), board_moderator_client("chat")  # the seed is on 情報
+    url = f"/indicators/{phone.pk}/"
+    assert page(info, url).count('class="hidden-row"') == 1
+    html = page(chat, url)
+    assert html.count('class="hidden-row"') == 0 and html.count("<tr>") == 2
+    # A verdict takes the indicator out of every board's exports: moderators of every board only.
+    assert 'name="verdict"' not in page(info, url)
+    assert info.post(f"{url}review/", {"verdict": "false_positive", "reason": "正規"}).status_code == 403
+    assert not IndicatorReview.objects.exists()
+
+
 def test_the_brand_pages(seed, client, django_assert_num_queries):
     with django_assert_num_queries(1):
         html = page(client, "/indicators/brands/")

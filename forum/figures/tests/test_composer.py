@@ -198,15 +198,13 @@ def test_an_edit_adds_and_removes_figures_and_a_moderator_keeps_the_authors(memb
     page = moderator_client.get(url)
     moderator_client.post(url, {"body": "モデレーターが直した", "step": "post", "figures_token": token(page)})
     assert Post.objects.get().figures.count() == 2
-    # Removing one detaches it; prune_figures deletes it with its file (no other row uses it).
+    # Removing one detaches it; prune_figures keeps it while an earlier version shows it (below).
     page = member_client.get(url)
     response = member_client.post(url, {"body": "直した本文", "step": "remove_figure:0", "figures_token": token(page)})
     member_client.post(url, {"body": "直した本文", "step": "post", "figures_token": token(response)})
     assert list(Post.objects.get().figures.values_list("caption", flat=True)) == ["追加の図"]
     kept.refresh_from_db()
     assert kept.post is None
-    call_command("prune_figures")
-    assert not Figure.objects.filter(pk=kept.pk).exists()
 
 
 def test_an_edit_without_the_figures_field_keeps_the_figures(member):
@@ -231,6 +229,33 @@ def test_prune_deletes_old_unattached_figures_and_unused_files_only(member, medi
     assert fresh.path.exists() and not old.path.exists()
     call_command("prune_figures")
     assert "pruned 0 unattached figures" in capsys.readouterr().out
+
+
+def test_a_figure_an_edit_removed_is_kept_while_an_earlier_version_shows_it(member, admin_user, media_root):
+    from forum.moderation import actions as moderation
+    from forum.moderation.models import PostRevision
+
+    removed = figure_actions.store_upload(user=member, image=reencode(image_bytes()), caption="証拠の画面")
+    thread = factories.thread(user=member, body="本文", replies=1, figures=(removed,))
+    post = actions.edit_post(post=thread.posts.get(position=1), user=member,
+                             fields=actions.PostFields(body="図を外した", figures=()))
+    assert not post.figures.exists()
+    (revision,) = PostRevision.objects.filter(post=post)
+    (block,) = [b for b in blocks_from_json(revision.blocks) if isinstance(b, FigureBlock)]
+    assert block.image.sha256 == removed.sha256
+    pending = figure_actions.store_upload(user=member, image=reencode(image_bytes(color=(4, 5, 6))), caption="未投稿")
+    Figure.objects.filter(pk=pending.pk).update(created_at=timezone.now() - timedelta(days=2))
+    later = timezone.now() + timedelta(hours=1)
+    assert figure_actions.prune(now=later) == (1, 1)  # the never-posted one and its file only
+    removed.refresh_from_db()
+    assert removed.path.exists() and removed.post is None
+    assert removed.owner is None, "no longer the member's to attach to another post"
+    assert not Figure.objects.pending_for(member).filter(pk=removed.pk).exists()
+    assert figure_actions.prune(now=later) == (0, 0)
+    # Deleted for good, the post's earlier versions go, and the figure with the next prune.
+    moderation.delete_post(post=post, actor=admin_user, reason="個人情報")
+    assert figure_actions.prune(now=later) == (1, 1)
+    assert not Figure.objects.filter(pk=removed.pk).exists() and not removed.path.exists()
 
 
 def test_a_figure_pruned_while_in_a_composer_gets_a_clear_message(member_client, member):

@@ -79,6 +79,14 @@ def test_a_figure_of_a_post_readers_cannot_see_is_refused_to_them(client, member
     assert other_member_client.get(url(figure)).status_code == 404
     seen = moderator_client.get(url(figure))
     assert seen.status_code == 200 and seen["Cache-Control"] == "private, no-cache"
+    # The board's own moderators see it with the post's text; another board's do not.
+    from forum.moderation.models import BoardModerator
+
+    for slug, status in (("info", 200), ("chat", 404)):
+        board_moderator = factories.UserFactory()
+        BoardModerator.objects.create(user=board_moderator, board=factories.board(slug))
+        client.force_login(board_moderator)
+        assert client.get(url(figure)).status_code == status, slug
 
 
 def test_the_same_image_in_a_visible_post_stays_served(client, member, other_member):

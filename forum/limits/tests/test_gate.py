@@ -245,12 +245,25 @@ def test_a_silenced_member_may_not_post(member):
 
 # --- edits -------------------------------------------------------------------------------------------
 
-def test_an_edit_is_checked_for_links_but_not_for_flood_or_duplicates(new_member):
+def test_an_edit_is_checked_for_links_and_held_but_not_for_flood_or_duplicates(new_member, member):
     edit = dict(fields=PostFields(body="本文です。"), ip=None, now=NOW, editing=True)
-    assert gate.decide(new_member, **edit).outcome == gate.ALLOW
-    assert gate.decide(new_member, **edit).outcome == gate.ALLOW
+    # The same text twice at once is neither a flood nor a duplicate; a new member's edit waits
+    # for approval as their posts do.
+    for user, outcome in ((member, gate.ALLOW), (new_member, gate.HOLD), (member, gate.ALLOW), (new_member, gate.HOLD)):
+        assert gate.decide(user, **edit).outcome == outcome
+    assert "edits" in gate.decide(new_member, **edit).reason
     edit["fields"] = PostFields(body=f"{LIVE} {LIVE}/2 {LIVE}/3")
     assert gate.decide(new_member, **edit).code == "links"
+
+
+def test_the_decision_carries_the_text_rendered_for_the_link_count(new_member, member, moderator):
+    from forum.render import render_markdown
+
+    body = f"{LIVE} と **太字**"
+    held = decide(new_member, body)
+    assert held.fields.body == body and held.fields.body_html == render_markdown(body, gate.allowed_hosts())
+    # Nothing to count for established members and moderators: the action renders it.
+    assert decide(member, body).fields.body_html is None and decide(moderator, body).fields.body_html is None
 
 
 def test_the_composer_notice(new_member, member, moderator):

@@ -123,6 +123,46 @@ def test_an_edit_by_a_new_member_keeps_to_the_link_limit(new_member_client, new_
     assert new_member_client.post(url, {"body": f"{LIVE}1 直しました"}, **EN).status_code == 302
 
 
+def test_a_new_members_edit_of_a_published_post_waits_for_approval_again(new_member_client, new_member, member,
+                                                                         member_client, moderator):
+    from forum.moderation import actions as moderation
+
+    thread = factories.thread(user=member)
+    published = actions.create_reply(thread=thread, user=new_member, fields=actions.PostFields(body="最初の返信"))
+    assert Thread.objects.get(pk=thread.pk).post_count == 2
+    url = f"/info/{thread.number}/p2/edit/"
+    response = new_member_client.post(url, {"body": "書き換えた返信"}, follow=True, **EN)
+    assert response.status_code == 200 and "so do their edits" in response.content.decode()
+    post = Post.objects.get(pk=published.pk)
+    assert post.held and post.source == "書き換えた返信"
+    assert Thread.objects.get(pk=thread.pk).post_count == 1  # readers see one post
+    assert "書き換えた返信" not in member_client.get(thread.get_absolute_url()).content.decode()
+    moderation.approve_post(post=post, actor=moderator, reason="問題なし")
+    assert Thread.objects.get(pk=thread.pk).post_count == 2
+    # An established member's edit is published at once.
+    assert member_client.post(f"/info/{thread.number}/p1/edit/", {"body": "直した"}, **EN).status_code == 302
+    assert not Post.objects.get(thread=thread, position=1).held
+
+
+def test_a_new_members_post_is_rendered_once_with_the_gates_link_count(new_member_client, new_member, monkeypatch):
+    from forum import render
+
+    calls = []
+    original = render.render_markdown
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    for module in (render, actions):  # forum.actions holds its own name for it (render_body)
+        monkeypatch.setattr(module, "render_markdown", counting)
+    body = f"{LIVE}1 と **太字**"
+    assert start_thread(new_member_client, body=body).status_code == 302
+    assert calls == [body]
+    monkeypatch.undo()
+    assert Post.objects.get().html == actions.preview_html(actions.PostFields(body=body))
+
+
 def test_a_banned_network_may_not_post(member_client):
     from forum.moderation.models import Ban
 

@@ -65,11 +65,12 @@ class Command(BaseCommand):
             with transaction.atomic():
                 quoting.remember(member, addresses, names)
                 if target is None:
-                    made = actions.create_thread(board=target_board, user=member, title=_title(quotes), fields=fields,
-                                                 held=decision.held)
+                    made = actions.create_thread(board=target_board, user=member, title=_title(quotes),
+                                                 fields=decision.fields, held=decision.held)
                     where = f"{target_board.name}NO.{made.number} {made.title}"
                 else:
-                    post = actions.create_reply(thread=target, user=member, fields=fields, held=decision.held)
+                    post = actions.create_reply(thread=target, user=member, fields=decision.fields,
+                                                held=decision.held)
                     where = f"{target_board.name}NO.{target.number} post {post.position}"
         except (quoting.QuoteError, actions.ActionRefused) as error:
             raise CommandError(f"{file}: {error}") from None

@@ -46,6 +46,47 @@ def test_hide_and_restore_a_post(client, moderator, moderator_client, spam_threa
     assert "激安ブランド品" in client.get(spam_thread.get_absolute_url()).content.decode()
 
 
+def test_the_public_post_count_leaves_out_held_posts_and_matches_rebuild_counters(member, moderator, admin_user,
+                                                                                    capsys):
+    """Thread.post_count is what readers see: held (and rejected) posts are not counted, hidden
+    and deleted ones keep their place and are. rebuild_counters finds it right at every step."""
+    from django.core.management import call_command
+
+    from forum.counters import rebuild_counters
+
+    thread = factories.thread(user=member, replies=1)
+    newcomer = factories.UserFactory()
+
+    def counts():
+        assert rebuild_counters() == {"threads": 0, "volumes": 0}
+        row = Thread.objects.get(pk=thread.pk)
+        return row.post_count, row.last_position
+
+    first = actions.create_reply(thread=thread, user=newcomer, fields=actions.PostFields(body="一つ目"), held=True)
+    second = actions.create_reply(thread=thread, user=newcomer, fields=actions.PostFields(body="二つ目"), held=True)
+    assert counts() == (2, 4)  # positions go on; the count is the two published posts
+    moderation.approve_post(post=first, actor=moderator, reason="問題なし")
+    assert counts() == (3, 4)
+    moderation.reject_post(post=second, actor=moderator, reason="宣伝")
+    assert counts() == (3, 4)
+    moderation.restore_post(post=second, actor=moderator, reason="見直す")  # waits for approval again
+    assert counts() == (3, 4)
+    moderation.hide_post(post=first, actor=moderator, reason="宣伝", category="spam")
+    assert counts() == (3, 4)  # readers see its place
+    moderation.delete_post(post=first, actor=admin_user, reason="個人情報")
+    assert counts() == (3, 4)
+    moderation.approve_post(post=second, actor=moderator, reason="問題なし")
+    assert counts() == (4, 4)
+    # Merged: the target counts the source's published posts, not its held ones.
+    source = factories.thread(user=member)
+    actions.create_reply(thread=source, user=newcomer, fields=actions.PostFields(body="保留"), held=True)
+    merged = moderation.merge_threads(source=source, target=thread, actor=moderator, reason="重複")
+    assert (merged.post_count, merged.last_position) == (5, 6) and counts() == (5, 6)
+    Thread.objects.filter(pk=thread.pk).update(post_count=6)  # as held posts were counted before
+    call_command("rebuild_counters")
+    assert "1 threads" in capsys.readouterr().out and counts() == (5, 6)
+
+
 def test_approve_and_reject_held_posts(client, moderator, member):
     thread = factories.thread(user=member)
     newcomer = factories.UserFactory()

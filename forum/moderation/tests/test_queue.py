@@ -98,9 +98,9 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(member, moderator, m
     # An action that does not exist, a category that does not exist.
     assert moderator_client.post(url, {"action": "explode", "reason": "r"}).status_code == 400
     assert moderator_client.post(url, {"action": "hide", "category": "bogus", "reason": "r"}).status_code == 400
-    # Delete for good is for admins only.
+    # Delete for good is for admins only: refused for the role, the 403 page.
     response = moderator_client.post(url, {"action": "delete", "reason": "r"}, HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 400 and "Only admins" in text(response)
+    assert response.status_code == 403 and "Only admins" in text(response)
     # A missing item.
     assert moderator_client.post("/moderation/post/999999/act/", {"action": "approve", "reason": "r"}).status_code == 404
     assert moderator_client.post("/moderation/post/99999999999/act/", {"action": "approve", "reason": "r"}).status_code == 404

@@ -135,3 +135,69 @@ def test_held_posts_stay_out_of_the_api_feeds_and_search(client, member, moderat
     hits = 'class="search-hit-title"'
     assert hits in client.get("/search/", {"q": "公開の本文"}).content.decode()
     assert hits not in client.get("/search/", {"q": "承認待ちのことば"}).content.decode()
+
+
+# ---- a moderator of another board: the 403 page on every moderation page and action ------------
+
+@pytest.fixture
+def chat_moderator_client(db):
+    """Moderates 雑談 (chat) only: everything on 情報 is another board's."""
+    from django.test import Client
+
+    from forum.moderation.models import BoardModerator
+
+    user = factories.UserFactory()
+    BoardModerator.objects.create(user=user, board=factories.board("chat"))
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def test_a_moderator_of_another_board_gets_the_403_page_on_every_page_and_action(
+        chat_moderator_client, board_moderator_client, member, moderator, spam_thread):
+    """The staff pages about 情報's posts and threads, every decision on them, and the decisions
+    for moderators of every board; the permission is asked before the form is read (an empty
+    reason is refused with 403 as well). Nothing changes."""
+    from forum.moderation import actions as moderation
+    from forum.moderation.forms import POST_ACTIONS, THREAD_ACTIONS
+    from forum.moderation.models import ModerationLog
+
+    post, chat = spam_thread.posts.get(position=2), factories.thread(user=member, board_slug="chat")
+    report = moderation.file_report(reporter=member, reason="spam", thread=spam_thread)
+    removal = moderation.request_removal(requester=member, email="me@example.org", url="https://example.org/x",
+                                         what="私の電話番号")  # names no post: for moderators of every board
+    ban = moderation.sanction_member(member=factories.UserFactory(), actor=moderator, reason="宣伝", kind="silence",
+                                     days=3)
+    before = ModerationLog.objects.count()
+    edit = f"/info/{spam_thread.number}/p2/edit/"
+    refused = [("get", f"/moderation/post/{post.pk}/", {}), ("get", f"/moderation/thread/{spam_thread.pk}/", {}),
+               ("get", edit, {}), ("post", edit, {"body": "直した", "reason": "r"}),
+               ("post", f"/moderation/post/{post.pk}/redact/", {"text": "激安", "reason": "r"}),
+               ("post", f"/moderation/reports/{report.pk}/close/", {"outcome": "dismissed", "reason": "r"}),
+               ("post", f"/moderation/reports/{removal.pk}/close/", {"outcome": "dismissed", "reason": "r"}),
+               ("post", f"/moderation/member/{post.author_id}/", {"kind": "silence", "days": "3", "reason": "r"}),
+               ("post", f"/moderation/member/{post.author_id}/", {"kind": "silence", "reason": ""}),
+               ("get", "/moderation/bans/", {}),
+               ("post", "/moderation/bans/", {"kind": "domain", "value": "spam.example", "reason": "r"}),
+               ("post", f"/moderation/bans/{ban.pk}/lift/", {"reason": "r"}),
+               ("post", f"/moderation/bans/{ban.pk}/lift/", {"reason": ""})]
+    refused += [("post", f"/moderation/post/{post.pk}/act/", {"action": action, "category": "spam", "reason": "r"})
+                for action in [*POST_ACTIONS, "explode"]]
+    refused += [("post", f"/moderation/thread/{spam_thread.pk}/act/",
+                 {"action": action, "board": chat.board_id, "number": chat.number, "reason": "r"})
+                for action in THREAD_ACTIONS]
+    for method, url, data in refused:
+        response = getattr(chat_moderator_client, method)(url, data)
+        assert response.status_code == 403 and "Not allowed" in response.content.decode(), (method, url, data)
+    # 情報's own moderator, sending 情報's thread to 雑談 or merging it there, or deleting for good.
+    for data in ({"action": "move", "board": chat.board_id, "reason": "r"},
+                 {"action": "merge", "board": chat.board_id, "number": chat.number, "reason": "r"}):
+        response = board_moderator_client.post(f"/moderation/thread/{spam_thread.pk}/act/", data,
+                                               HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 403 and "Not allowed" in response.content.decode(), data
+    response = board_moderator_client.post(f"/moderation/post/{post.pk}/act/", {"action": "delete", "reason": "r"},
+                                           HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403 and "Only admins" in response.content.decode()
+    assert ModerationLog.objects.count() == before
+    assert Thread.objects.get(pk=spam_thread.pk).board.slug == "info" and Thread.objects.filter(pk=chat.pk).exists()
+    assert not Post.objects.get(pk=post.pk).hidden and Post.objects.get(pk=post.pk).source == "激安ブランド品はこちら"

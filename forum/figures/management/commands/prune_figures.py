@@ -7,7 +7,8 @@ from forum.figures.actions import PRUNE_AFTER, prune
 
 class Command(BaseCommand):
     help = ("Delete figures uploaded in the composer but never posted (older than a day by default) and "
-            "every figure file no row uses any more. Run it daily (cron).")
+            "every figure file no row uses any more; figures an earlier version of a post shows are kept. "
+            "Run it daily (cron).")
 
     def add_arguments(self, parser):
         parser.add_argument("--hours", type=float, default=PRUNE_AFTER.total_seconds() / 3600,
