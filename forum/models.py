@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +37,29 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
+class BoardQuerySet(models.QuerySet):
+    def with_newest_threads(self, user, count: int) -> list["Board"]:
+        """The boards, each with `newest_threads`: its `count` newest threads (by NO.) that
+        `user` may see. Two queries whatever the archive holds: the boards with the NO. of their
+        count-th newest thread (a LIMIT subquery each), then each board's threads from that NO.
+        up, read from the (board, number) index. (A window over every thread, as a sliced
+        Prefetch makes, grew with the archive; subqueries in the second query's condition made
+        PostgreSQL expect a third of the threads and read them all.)"""
+        visible = Thread.objects.visible_to(user)
+        lowest = visible.filter(board=OuterRef("pk")).order_by("-number").values("number")[count - 1:count]
+        boards = list(self.annotate(lowest_newest=Subquery(lowest)))
+        newest = Q()
+        for board in boards:
+            board.newest_threads = []
+            newest |= Q(board=board, number__gte=board.lowest_newest or 0)  # None: fewer threads than count
+        if boards:
+            by_id = {board.pk: board for board in boards}
+            for thread in visible.filter(newest).order_by("-number"):
+                thread.board = by_id[thread.board_id]
+                thread.board.newest_threads.append(thread)
+        return boards
+
+
 class Board(models.Model):
     name = models.CharField(_("name"), max_length=50, unique=True)
     slug = models.CharField(
@@ -55,6 +78,8 @@ class Board(models.Model):
     # (an archive page's link to a newer volume counts): numbers are never reused.
     last_thread_number = models.PositiveIntegerField(default=0, editable=False)
     last_volume_number = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = BoardQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]
@@ -110,6 +135,11 @@ class ThreadQuerySet(models.QuerySet):
             return self.filter(hidden=False).exclude(held_start)
         return self.filter(Q(hidden=False) & (~held_start | Q(originator=user))
                            | Q(board__in=roles.moderated_boards_subquery(user)))
+
+    def numbered(self, board_slug: str, number: int):
+        """The thread NO. `number` of a board, or None. Unordered: first() would add the default
+        ordering, a join to the board's position that only costs time to build."""
+        return next(iter(self.filter(board__slug=board_slug, number=number).order_by()[:1]), None)
 
 
 class Thread(models.Model):
@@ -169,6 +199,15 @@ class PostQuerySet(models.QuerySet):
 
     def in_positions(self, first: int, last: int):
         return self.filter(position__gte=first, position__lte=last).order_by("position")
+
+    def page_rows(self):
+        """What a thread page shows of each post (forum.post_html), as named rows: making 50
+        model instances cost more than writing their HTML."""
+        return self.values_list(*PAGE_ROW_FIELDS, named=True)
+
+
+PAGE_ROW_FIELDS = ("pk", "position", "author_id", "author_name", "handle", "device", "os", "posted_at", "subtitle",
+                   "html", "format", "hidden", "hidden_reason", "held", "edited_at", "reply_to__position")
 
 
 class Post(models.Model):

@@ -1,5 +1,6 @@
 """Thin views: reads through QuerySet methods, writes through forum.actions."""
 
+import functools
 import math
 import secrets
 
@@ -7,9 +8,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.db.models import Prefetch
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
@@ -40,8 +41,7 @@ MAX_SESSION_TOKEN = 2_000_000
 
 @require_GET
 def home(request):
-    newest = Thread.objects.visible_to(request.user).order_by("-number")[:HOME_THREADS_PER_BOARD]
-    boards = Board.objects.prefetch_related(Prefetch("threads", queryset=newest, to_attr="newest_threads"))
+    boards = Board.objects.with_newest_threads(request.user, HOME_THREADS_PER_BOARD)
     return render(request, "forum/home.html", {"boards": boards})
 
 
@@ -66,14 +66,14 @@ def _volume_page(request, board: Board, volume: Volume | None, canonical: str):
 
 @require_GET
 def board_index(request, board):
-    volume = pagecache.with_page_facts(Volume.objects.filter(board__slug=board)).order_by("-number").first()
+    volume = pagecache.volumes_with_page_facts().filter(board__slug=board).order_by("-number").first()
     return _volume_page(request, volume.board if volume else _board(board), volume,
                         reverse("board", args=[board]))
 
 
 @require_GET
 def volume_detail(request, board, number):
-    volume = get_object_or_404(pagecache.with_page_facts(Volume.objects.filter(board__slug=board)), number=number)
+    volume = get_object_or_404(pagecache.volumes_with_page_facts().filter(board__slug=board), number=number)
     return _volume_page(request, volume.board, volume, reverse("volume", args=[board, number]))
 
 
@@ -93,8 +93,7 @@ def thread_detail(request, board, number):
         # Anonymous readers get the page from the cache, named by the thread's version read in
         # one light query. No visibility test here: a page is cached only after the full view
         # below rendered it for a reader, and hiding a thread bumps its version.
-        probe = Thread.objects.filter(board__slug=board, number=number).values_list(
-            "pk", "version", "last_position").first()
+        probe = pagecache.thread_version(board, number)
         if probe is not None:
             pk, version, last_position = probe
             page = _page_number(request, max(1, math.ceil(last_position / per_page)))
@@ -103,10 +102,21 @@ def thread_detail(request, board, number):
     return _thread_detail(request, board, number)
 
 
-def _thread_detail(request, board: str, number: int, page: int | None = None):
+@functools.cache
+def _readers_threads():
+    """Anonymous readers' `_threads_for`, built once per process (building it cost as much as
+    running it); only ever chained from, never run itself."""
+    return _threads_for(AnonymousUser())
+
+
+def _threads_for(user):
     # The latest public moderation (moved, merged, locked) comes with the thread's own query.
-    thread = with_public_note(Thread.objects.visible_to(request.user).select_related("board", "volume")).filter(
-        board__slug=board, number=number).first()
+    return with_public_note(Thread.objects.visible_to(user).select_related("board", "volume"))
+
+
+def _thread_detail(request, board: str, number: int, page: int | None = None):
+    threads = _threads_for(request.user) if request.user.is_authenticated else _readers_threads()
+    thread = threads.numbered(board, number)
     if thread is None:
         return _moved_thread(request, board, number)
     per_page = settings.DAIOU_POSTS_PER_PAGE
@@ -118,14 +128,8 @@ def _thread_detail(request, board: str, number: int, page: int | None = None):
 
 def _thread_page(request, thread: Thread, page: int, pages: int, per_page: int):
     # Pages cut the thread by stored position: no COUNT and no OFFSET, whatever the page.
-    posts = (
-        thread.posts.visible_to(request.user)
-        .in_positions((page - 1) * per_page + 1, page * per_page)
-        .select_related("reply_to")
-        .only("thread_id", "position", "author_id", "author_name", "handle", "device", "os", "posted_at",
-              "subtitle", "html", "format", "hidden", "hidden_reason", "held", "edited_at", "reply_to__position")
-    )
-    posts = list(posts)
+    posts = list(thread.posts.visible_to(request.user).in_positions((page - 1) * per_page + 1, page * per_page)
+                 .page_rows())
     canonical = thread.get_absolute_url() + (f"?page={page}" if page > 1 else "")
     return render(request, "forum/thread.html", {
         "thread": thread, "board": thread.board, "posts": posts, "page": page, "pages": pages,

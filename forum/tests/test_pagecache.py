@@ -187,3 +187,16 @@ def test_a_hidden_thread_is_never_served_from_the_cache(client, member, moderato
     Thread.objects.filter(pk=thread.pk).update(hidden=False)
     counters.note_thread_changed(thread)
     assert client.get(url).status_code == 200
+
+
+def test_the_version_probe_reads_what_the_orm_reads(member, django_assert_num_queries):
+    from forum.pagecache import thread_version
+
+    thread = factories.thread(user=member, replies=2)
+    factories.thread(user=member, board_slug="chat")
+    Thread.objects.filter(pk=thread.pk).update(version=41)
+    with django_assert_num_queries(1):
+        assert thread_version("info", thread.number) == (thread.pk, 41, 3)
+    chat = Thread.objects.filter(board__slug="chat", number=thread.number)
+    assert thread_version("chat", thread.number) == chat.values_list("pk", "version", "last_position").get()
+    assert thread_version("info", thread.number + 100) is None and thread_version("nope", thread.number) is None

@@ -1,7 +1,9 @@
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from forum import actions
@@ -223,6 +225,53 @@ def test_volume_and_home_queries_do_not_grow(client, member, django_assert_num_q
         client.get("/info/")
     with django_assert_num_queries(2):
         client.get("/")
+
+
+def test_busy_pages_make_the_same_queries_whatever_the_archive_holds(client, member_client, moderator_client,
+                                                                    member, other_member, settings):
+    settings.DAIOU_PAGE_CACHE = False  # every page rendered, not answered from the cache
+    settings.DAIOU_POSTS_PER_PAGE = 5
+    thread = factories.thread(user=member, replies=2)
+    factories.thread(user=other_member, board_slug="chat")
+    urls = ["/", "/info/", "/info/vol/1/", thread.get_absolute_url(), thread.get_absolute_url() + "?page=last"]
+    readers = {"anonymous": client, "member": member_client, "moderator": moderator_client}
+
+    def counts() -> dict:
+        found = {}
+        for role, reader in readers.items():
+            for url in urls:
+                with CaptureQueriesContext(connection) as queries:
+                    assert reader.get(url).status_code == 200, (role, url)
+                found[role, url] = len(queries)
+        return found
+
+    before = counts()
+    for n in range(25):  # volumes of 10 threads: three more on 情報, more on 雑談
+        factories.thread(user=other_member if n % 2 else member, board_slug="chat" if n % 3 == 0 else "info",
+                         replies=n % 4)
+    for _ in range(12):  # the thread grows to three pages
+        actions.create_reply(thread=thread, user=other_member, fields=actions.PostFields(body="もう一つ"))
+    assert counts() == before
+
+
+def test_home_shows_each_boards_newest_threads_its_reader_may_see(client, member_client, moderator_client,
+                                                                  member, new_member, moderator):
+    threads = [factories.thread(user=member, title=f"スレッド{n}") for n in range(1, 9)]
+    factories.thread(user=member, board_slug="chat", title="雑談の一つ")
+    Thread.objects.filter(pk=threads[-1].pk).update(hidden=True)
+    held = actions.create_thread(board=factories.board(), user=new_member, title="承認待ちのスレッド",
+                                 fields=actions.PostFields(body="本文"), held=True)
+
+    def newest(reader, board="info") -> list[str]:
+        section = text(reader.get("/")).split(f'id="board-{board}"')[1].split("</section>")[0]
+        return re.findall(r"NO\.\d+ (\S+)</a>", section)
+
+    assert newest(client) == ["スレッド7", "スレッド6", "スレッド5", "スレッド4", "スレッド3"]
+    assert newest(client, "chat") == ["雑談の一つ"]
+    assert newest(moderator_client) == ["承認待ちのスレッド", "スレッド8", "スレッド7", "スレッド6", "スレッド5"]
+    author = Client()
+    author.force_login(held.originator)
+    assert newest(author) == ["承認待ちのスレッド", "スレッド7", "スレッド6", "スレッド5", "スレッド4"]
 
 
 def test_english_is_available_through_accept_language_and_the_switch(client):
