@@ -5,14 +5,16 @@
     .venv/bin/python bench/import_archive.py --pages 100 --profile bench/data/import.prof   # cProfile
 
 Pages are generated once into bench/data/corpus-N (reused). The database is fresh each run:
-bench/data/import.sqlite3, or the PostgreSQL database daiou_bench_import (dropped first). Each
-page goes through `import_volume` as `manage.py import_archive` does, with DEBUG off, so
+bench/data/import.sqlite3, or the PostgreSQL database daiou_bench_import (dropped first). The
+pages go through `import_volumes` as `manage.py import_archive` does, with DEBUG off, so
 everything an import triggers runs as in production: parsing, redaction of quoted mails,
-blocks, rendering, and, after each page's transaction commits, the `posts_changed` receivers
-(the indicators of incidents.indexing and the search index of forum.search_index). It prints
-posts per second, CPU seconds of this process (SQLite's work included, PostgreSQL's server not)
-and the resident memory every 10% of the files, then what the receivers made, and the load
-average before and after (the machine is shared: read the numbers with it).
+blocks, rendering, and, after each commit of about 2,000 posts, the `posts_changed` receivers
+(the indicators of incidents.indexing and the search index of forum.search_index), in two
+processes beside the importer (`--background off`: in the importer, after each commit). It
+prints posts per second, CPU seconds of the importer's process (not the receivers' processes,
+not PostgreSQL's server) and its resident memory every 10% of the files, then what the
+receivers made, and the load average before and after (the machine is shared: read the
+numbers with it).
 """
 
 import argparse

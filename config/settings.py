@@ -139,7 +139,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         # instead of failing half-way with "database is locked"; WAL lets readers go on.
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # A 64 MB page cache per connection (SQLite's default is 2 MB) and reads through mmap:
+        # an archive's indexes are read without a system call per page.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;",
     }
     # Tests use a file too: an in-memory database shares one cache between threads and
     # fails concurrent writers at once instead of queueing them as a real file does.

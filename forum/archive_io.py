@@ -27,7 +27,7 @@ from .signals import announce_posts_changed, posts_changed_together, send_posts_
 JAPAN = ZoneInfo("Asia/Tokyo")
 MAX_PAGE_BYTES = 50 * 1024 * 1024
 # A bulk import commits about this many posts at once (see import_volumes).
-POSTS_PER_COMMIT = 1_000
+POSTS_PER_COMMIT = 2_000
 
 
 class ImportRefused(ArchiveError):
@@ -161,7 +161,7 @@ def import_volumes(pages: Iterable[tuple[str, Callable[[], str]]], *, dry_run: b
     the pages since the last commit, none of them reported yet; importing them again (it is
     idempotent) brings them back.
 
-    With `background` (the default) the receivers of a batch run in a second process while
+    With `background` (the default) the receivers of a batch run in other processes while
     the next batch is imported, once there is more than one batch; the last batch's are done
     before this returns."""
     pages = iter(pages)

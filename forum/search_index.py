@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 KEY_SHIFT = 30  # a sort key is (posted_at in seconds) << 30 | post id
 POST_ID_LIMIT = 1 << KEY_SHIFT
 MAX_SECONDS = (1 << (63 - KEY_SHIFT)) - 1
-BATCH = 500
+BATCH = 2000  # posts per transaction: an import announces two thousand at a time
 BULK_POSTGRES = 20_000  # posts to index past which a rebuild drops the GIN index and builds it again
 # As migrations 0005_search and 0010 leave it; a rebuild that dropped it makes it again.
 POSTGRES_GIN_INDEX = ("CREATE INDEX forum_searchdocument_tsv ON forum_searchdocument "

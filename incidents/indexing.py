@@ -37,7 +37,9 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-POSTS_PER_BATCH = 200
+# Posts read in one transaction: an indicator seen all over a batch is merged once per batch
+# (an import announces two thousand posts at a time).
+POSTS_PER_BATCH = 2000
 INDICATORS_PER_BATCH = 500
 
 
@@ -94,7 +96,7 @@ def index_posts(post_ids: Iterable[int], *, batch_size: int = POSTS_PER_BATCH, p
             progress(start + len(batch), len(ids))
 
 
-def index_new_posts(*, progress=None, batch_size: int = 1000) -> dict[str, int]:
+def index_new_posts(*, progress=None, batch_size: int = POSTS_PER_BATCH) -> dict[str, int]:
     """The posts after the last one anything was taken from, read as new posts are: their
     indicators take them in, and no indicator is counted again from all of its sightings (a
     rebuild's last step, which costs as much as the whole archive). For a bulk fill of posts
@@ -102,7 +104,6 @@ def index_new_posts(*, progress=None, batch_size: int = 1000) -> dict[str, int]:
     after = max(Sighting.objects.aggregate(last=Max("post_id"))["last"] or 0,
                 QuotedMail.objects.aggregate(last=Max("post_id"))["last"] or 0)
     post_ids = list(Post.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True))
-    # A thousand posts at a time: an indicator seen all over the batch is merged once.
     index_posts(post_ids, batch_size=batch_size, progress=progress)
     return {"posts": len(post_ids), "indicators": Indicator.objects.count(), "sightings": Sighting.objects.count()}
 

@@ -35,7 +35,7 @@ def _pages(paths: list[str]) -> list[Path]:
 
 class Command(BaseCommand):
     help = ("Import volume pages of the old forum (files or folders). Each file is imported whole or not at all; "
-            "files are committed together, about a thousand posts at a time.")
+            "files are committed together, about two thousand posts at a time.")
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH")
