@@ -127,9 +127,12 @@ def _thread_detail(request, board: str, number: int, page: int | None = None):
 
 
 def _thread_page(request, thread: Thread, page: int, pages: int, per_page: int):
-    # Pages cut the thread by stored position: no COUNT and no OFFSET, whatever the page.
+    # Pages cut the thread by stored position: no COUNT and no OFFSET, whatever the page. The
+    # LIMIT (a page holds at most per_page positions anyway) lets PostgreSQL walk the
+    # (thread, position) index; without it, it read the whole thread through thread_id, as
+    # most threads are shorter than a page (docs/query-plans.md).
     posts = list(thread.posts.visible_to(request.user).in_positions((page - 1) * per_page + 1, page * per_page)
-                 .page_rows())
+                 .page_rows()[:per_page])
     canonical = thread.get_absolute_url() + (f"?page={page}" if page > 1 else "")
     return render(request, "forum/thread.html", {
         "thread": thread, "board": thread.board, "posts": posts, "page": page, "pages": pages,
