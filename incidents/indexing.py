@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
@@ -113,14 +113,32 @@ def _posts(ids: list[int]):
             .only("pk", "blocks", "hidden", "held", "posted_at", "thread_id", "thread__hidden"))
 
 
-@transaction.atomic
+def _state(post: Post) -> tuple:
+    """What a post's findings depend on."""
+    return post.blocks, post.hidden, post.held, post.thread.hidden, post.posted_at, post.thread_id
+
+
 def _index_batch(ids: list[int], catalogue: BrandCatalogue) -> None:
+    # On SQLite extraction, most of a batch's work, runs before the transaction: it has one
+    # writer, which a bulk import's other processes wait for. Posts changed meanwhile are read
+    # again in it. (PostgreSQL locks rows, not the database: reading twice would only cost.)
+    read = {post.pk: post for post in _posts(ids)} if connection.vendor == "sqlite" else {}
+    findings = {pk: findings_of(post, catalogue) for pk, post in read.items()}
+    with transaction.atomic():
+        posts = list(_posts(ids))
+        for post in posts:
+            if post.pk not in read or _state(read[post.pk]) != _state(post):
+                findings[post.pk] = findings_of(post, catalogue)
+        _index_read_batch(ids, posts, findings, catalogue)
+
+
+def _index_read_batch(ids: list[int], posts: list[Post], findings: dict, catalogue: BrandCatalogue) -> None:
     # Indicators that lose sightings here are counted again from all of theirs; those that only
     # gain some (new posts: an import, a reply) take this batch's in, whatever they were seen before.
     removed = set(Sighting.objects.filter(post_id__in=ids).values_list("indicator_id", flat=True))
     Sighting.objects.filter(post_id__in=ids).delete()
     quotes_removed, _ = QuotedMail.objects.filter(post_id__in=ids).delete()
-    stored = _store(list(_posts(ids)), catalogue)
+    stored = _store(posts, catalogue, findings=findings)
     if removed or stored.seen or quotes_removed or stored.quotes:
         _take_in({pk: seen for pk, seen in stored.seen.items() if pk not in removed and pk not in stored.fresh},
                  catalogue)
@@ -192,7 +210,8 @@ def _set_aggregates(indicator: Indicator, seen: _Seen, catalogue: BrandCatalogue
     assess(indicator, catalogue, quote_brands)
 
 
-def _store(posts: list[Post], catalogue: BrandCatalogue, *, update_display: bool = False) -> _Stored:
+def _store(posts: list[Post], catalogue: BrandCatalogue, *, update_display: bool = False,
+           findings: dict | None = None) -> _Stored:
     """Indicators, quoted mails and sightings of these posts (whose old rows are gone).
 
     Indicators that exist keep their row (their aggregates are the caller's business); new ones
@@ -200,7 +219,8 @@ def _store(posts: list[Post], catalogue: BrandCatalogue, *, update_display: bool
     rebuild (update_display) also writes the display forms of existing ones again, for after
     the defanging or normalisation code changed. Rows go in by multi-row INSERTs
     (forum.bulk): Django's bulk_create costs more per row than the database does here."""
-    findings = {post.pk: findings_of(post, catalogue) for post in posts}
+    if findings is None:
+        findings = {post.pk: findings_of(post, catalogue) for post in posts}
     records = {}  # key -> first Found
     for found in findings.values():
         for record in found.indicators:

@@ -303,3 +303,28 @@ def test_a_quote_without_indicators_is_still_a_quoted_mail(member):
     index_posts([post.pk])
     assert list(QuotedMail.objects.values_list("subject", "brand__slug")) == [("【ヤマト運輸】お届けのお知らせ", "yamato")]
     assert not Sighting.objects.exists()
+
+
+@pytest.mark.sqlite
+def test_a_post_edited_between_extraction_and_writing_is_read_again(member, monkeypatch):
+    """On SQLite findings are made before the write transaction (its one writer waits less); a post
+    that changed meanwhile is read again inside it, so older findings never win."""
+    from incidents import indexing
+
+    thread = factories.thread(user=member, body="古いリンク https://old-scam.example/ に注意")
+    post = thread.posts.get()
+    new_blocks = blocks_to_json(parse_body("新しいリンク https://new-scam.example/ に注意"))
+    real, calls = indexing._posts, []
+
+    def posts_then_edit(ids):
+        calls.append(ids)
+        result = list(real(ids))
+        if len(calls) == 1:  # the edit commits right after the extraction read the post
+            Post.objects.filter(pk=post.pk).update(blocks=new_blocks)
+        return result
+
+    monkeypatch.setattr(indexing, "_posts", posts_then_edit)
+    indexing.index_posts([post.pk])
+    values = set(Sighting.objects.filter(post=post).values_list("indicator__value", flat=True))
+    assert any("new-scam.example" in v for v in values), values
+    assert not any("old-scam.example" in v for v in values), values
