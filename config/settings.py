@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "forum",
     "forum.limits",
     "forum.moderation",
+    "forum.watching",
     "forum.figures",
     "incidents",
 ]
@@ -333,6 +334,8 @@ DAIOU_RATE_LIMITS = {
 # Moderation (forum.moderation): open reports from this many members hide a post until a
 # moderator decides.
 DAIOU_REPORTS_TO_HIDE = env_int("DAIOU_REPORTS_TO_HIDE", 3)
+# The site's address for links in mail sent without a request (forum.watching's digest).
+DAIOU_SITE_URL = os.environ.get("DAIOU_SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -22,6 +22,8 @@ urlpatterns = [
     # Django's login, throttled after repeated failures (forum.limits), before its other views.
     path("accounts/login/", limits.LoginView.as_view(), name="login"),
     path("accounts/confirm/", include("forum.limits.urls")),
+    # Watched threads' notices (forum.watching): under accounts/, a path no board slug can take.
+    path("accounts/notifications/", include("forum.watching.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     # A plain link, not Django's POST form: pages for anonymous readers carry no CSRF token,
     # so they can be cached whole.

@@ -18,6 +18,7 @@ from .signals import announce_posts_changed
 from .archive.member_body import MemberBodyError, compose_body
 from .blocks import Figure, Quote, blocks_from_json, blocks_to_json, parse_body
 from .figures.actions import FigureError, attach as attach_figures
+from .watching import actions as watching
 from .links import allowed_hosts
 from .models import Board, Draft, Post, Profile, Thread, Volume
 from .render import RENDER_VERSION, render_markdown, render_post
@@ -228,6 +229,7 @@ def create_thread(*, board: Board, user, title: str, fields: PostFields, draft_k
     )
     post = _new_post(thread, 1, user, fields, now, client_token=client_token, held=held)
     counters.note_new_post(thread, post)
+    watching.watch(thread, user)  # its originator hears of replies
     if draft_key:
         Draft.objects.filter(user=user, key=draft_key).delete()
     announce_posts_changed([post.pk])
@@ -248,6 +250,9 @@ def create_reply(*, thread: Thread, user, fields: PostFields, reply_to: Post | N
     post = _new_post(thread, thread.last_position + 1, user, fields, timezone.now(), reply_to=reply_to,
                      client_token=client_token, held=held)
     counters.note_new_post(thread, post)
+    # Replying watches the thread; watchers hear of the reply now, or of a held one when approved.
+    watching.watch(thread, user)
+    watching.notify_reply(post)
     if draft_key:
         Draft.objects.filter(user=user, key=draft_key).delete()
     announce_posts_changed([post.pk])

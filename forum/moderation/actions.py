@@ -31,6 +31,7 @@ from forum.actions import ActionRefused, PostFields, take_thread_number
 from forum.actions import edit_post as forum_edit_post
 from forum.models import Board, Post, Thread
 from forum.signals import announce_posts_changed, posts_purged
+from forum.watching import actions as watching
 from incidents.hosts import normalize_host
 from incidents.redact import REDACTED_NAME
 
@@ -191,6 +192,7 @@ def approve_post(*, post, actor, reason: str) -> ModerationLog:
         counters.note_post_held(post.thread, held=False)  # now counted in the thread's public count
         _close_reports(post.reports.all(), actor, reason, Report.Status.DISMISSED)
         entry = _log(Action.APPROVE_POST, actor, reason, target=post_label(post), post=post)
+        watching.notify_reply(post)  # held until now: its thread's watchers hear of it now
     elif _close_reports(post.reports.all(), actor, reason, Report.Status.DISMISSED):
         if post.hidden and post.hidden_reason == HiddenReason.REPORTED:  # hidden by reports alone
             post.hidden, post.hidden_reason = False, ""

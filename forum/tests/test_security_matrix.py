@@ -109,6 +109,18 @@ MATRIX = [
          lambda w: {"content": "**太字** https://evil.example/"}),
     Case("drafts/", lambda w: "/drafts/", GET_ONLY, by_role(403, 204, 204, 204, 204, 204, 204),
          lambda w: {"key": f"reply:{w.thread.pk}", "body": "書きかけ"}),
+    # Watched threads and their notices (forum.watching): members only, POST forms.
+    Case("accounts/notifications/", lambda w: "/accounts/notifications/", MEMBERS, GET_ONLY),
+    Case("accounts/notifications/read/", lambda w: "/accounts/notifications/read/", GET_ONLY,
+         by_role(LOGIN, 302, 302, 302, 302, 302, 302)),
+    Case("accounts/notifications/digest/", lambda w: "/accounts/notifications/digest/", GET_ONLY,
+         by_role(LOGIN, 302, 302, 302, 302, 302, 302), lambda w: {"enabled": "on"}),
+    Case("accounts/notifications/watch/<int:pk>/", lambda w: f"/accounts/notifications/watch/{w.thread.pk}/",
+         GET_ONLY, by_role(LOGIN, 302, 302, 302, 302, 302, 302)),
+    Case("accounts/notifications/watch/<int:pk>/", lambda w: f"/accounts/notifications/watch/{w.hidden_thread.pk}/",
+         GET_ONLY, by_role(LOGIN, 404, 404, 404, 302, 302, 302), label="hidden thread"),
+    Case("accounts/notifications/unwatch/<int:pk>/", lambda w: f"/accounts/notifications/unwatch/{w.thread.pk}/",
+         GET_ONLY, by_role(LOGIN, 302, 302, 302, 302, 302, 302)),
     # ---- indicators, exports, API, feeds
     Case("indicators/", lambda w: "/indicators/?q=rakuten.co.jp.baby", PUBLIC, GET_ONLY),
     Case("indicators/<int:pk>/", lambda w: f"/indicators/{w.indicator.pk}/", PUBLIC, GET_ONLY),

@@ -208,8 +208,9 @@ def test_thread_page_queries_for_a_member(member_client, member, django_assert_n
     url = factories.thread(user=member, replies=60).get_absolute_url()
     for page in ("1", "2"):
         # session, user, the member's permissions (for the moderator view), the boards they
-        # moderate (forum.moderation.roles), thread, posts
-        with django_assert_num_queries(7):
+        # moderate (forum.moderation.roles), thread, posts; the header's unread notices with
+        # whether the member watches the thread (forum.watching)
+        with django_assert_num_queries(8):
             member_client.get(url + "?page=" + page)
 
 

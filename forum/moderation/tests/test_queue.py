@@ -58,11 +58,12 @@ def test_the_queue_shows_the_authors_history(moderator, moderator_client, member
 def test_the_queue_runs_a_fixed_number_of_queries(moderator_client, member, django_assert_num_queries):
     fill(member, held=1, reported=1)
     # session, user, permissions (2), held posts, reported posts, their reports, the authors'
-    # posts, the authors' log rows, reported threads, removal requests
-    with django_assert_num_queries(11):
+    # posts, the authors' log rows, reported threads, removal requests; the header's unread
+    # notices (forum.watching)
+    with django_assert_num_queries(12):
         moderator_client.get("/moderation/")
     fill(member, held=6, reported=6)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         html = text(moderator_client.get("/moderation/"))
     assert len(queued_positions(html)) == 14
 

@@ -1,0 +1,65 @@
+"""Watching threads and notices of new replies: plain functions taking the member. Personal
+settings of a member's own, so no moderation log row; each runs in one transaction."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Exists
+from django.utils import timezone
+
+from forum.models import Post, Thread
+
+from .models import DigestSetting, Notification, Watch
+
+
+@transaction.atomic
+def watch(thread: Thread, user) -> None:
+    """Idempotent: one INSERT that does nothing when the member already watches the thread
+    (no read first, and two requests racing cannot fail on the unique constraint)."""
+    Watch.objects.bulk_create([Watch(user=user, thread=thread)], ignore_conflicts=True)
+
+
+@transaction.atomic
+def unwatch(thread: Thread, user) -> None:
+    Watch.objects.filter(user=user, thread=thread).delete()
+
+
+@transaction.atomic
+def notify_reply(post: Post) -> int:
+    """One notice per watcher of the post's thread but its author, for a post readers see: not
+    held, not hidden, in a thread neither hidden nor started by a held post (`post.thread` is
+    read). A held post is notified when a moderator approves it
+    (forum.moderation.actions.approve_post). Returns how many notices were made."""
+    if post.held or post.hidden or post.thread.hidden:
+        return 0
+    watchers = Watch.objects.filter(thread_id=post.thread_id)
+    if post.position > 1:  # the held-start test rides in the watchers' query: no query of its own
+        watchers = watchers.exclude(Exists(Post.objects.filter(thread_id=post.thread_id, position=1, held=True)))
+    if post.author_id is not None:
+        watchers = watchers.exclude(user_id=post.author_id)
+    now = timezone.now()
+    made = Notification.objects.bulk_create(
+        [Notification(user_id=user_id, thread_id=post.thread_id, post=post, created_at=now)
+         for user_id in watchers.values_list("user_id", flat=True)]
+    )
+    return len(made)
+
+
+@transaction.atomic
+def mark_read(user, ids=None) -> int:
+    """Mark the member's unread notices read: those of `ids`, or all of them when None."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def set_digest(user, enabled: bool) -> DigestSetting:
+    setting, _ = DigestSetting.objects.update_or_create(user=user, defaults={"enabled": enabled})
+    return setting
+
+
+@transaction.atomic
+def digest_sent(setting: DigestSetting, at) -> None:
+    DigestSetting.objects.filter(pk=setting.pk).update(last_sent_at=at)
