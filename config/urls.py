@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 
 from config import health
-from forum import search_views, seo
+from forum import account_views, search_views, seo
 from forum.figures import views as figures
 from forum import views as forum
 from forum.moderation import views as moderation
@@ -19,6 +19,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/signup/", forum.signup, name="signup"),
     path("accounts/profile/", forum.profile_edit, name="profile"),
+    # A member's own data: the download and deleting the account (forum.accounts).
+    path("accounts/data/", account_views.download_data, name="download_data"),
+    path("accounts/delete/", account_views.delete_account, name="delete_account"),
     # Django's login, throttled after repeated failures (forum.limits), before its other views.
     path("accounts/login/", limits.LoginView.as_view(), name="login"),
     path("accounts/confirm/", include("forum.limits.urls")),
@@ -47,6 +50,7 @@ urlpatterns = [
     path("moderation/", include("forum.moderation.urls")),
     # Anyone asks for their personal data to be removed; lands in the review queue.
     path("contact/removal/", moderation.removal_request, name="removal_request"),
+    path("privacy/", account_views.privacy, name="privacy"),
     # Members' screenshots, served by Daiou itself (hidden posts' figures are refused to readers):
     # a web server in front must not serve MEDIA_ROOT directly.
     path("media/figures/<str:name>", figures.figure_file, name="figure"),

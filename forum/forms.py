@@ -207,3 +207,23 @@ class ProfileForm(DisplayNameMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.profile = self.instance if self.instance.pk else None
+
+
+class DeleteAccountForm(forms.Form):
+    """Deleting one's account asks for the password again: a session left open is not enough."""
+
+    password = forms.CharField(label=_("Your current password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    confirm = forms.BooleanField(label=_("I understand that my account is deleted for good and my posts stay, "
+                                         "shown as written by 退会したメンバー."))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("That is not your current password: nothing was changed."),
+                                        code="password_incorrect")
+        return password

@@ -140,6 +140,8 @@ class ModerationLog(models.Model):
         BAN_DOMAIN = "ban_domain", _("banned an e-mail domain")
         BAN_IP = "ban_ip", _("banned an IP range")
         LIFT_BAN = "lift_ban", _("lifted a ban")
+        # A member's own act (forum.accounts): no actor; the target is "member #id", never the name.
+        DELETE_ACCOUNT = "delete_account", _("deleted their own account")
 
     created_at = models.DateTimeField(_("when"), default=timezone.now, editable=False)
     # None: Daiou itself (a post hidden automatically after reports).

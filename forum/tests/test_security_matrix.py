@@ -85,6 +85,11 @@ MATRIX = [
                     "password1": PASSWORD, "password2": PASSWORD}),
     Case("accounts/profile/", lambda w: "/accounts/profile/", MEMBERS, by_role(LOGIN, 302, 302, 302, 302, 302, 302),
          lambda w: {"display_name": "名前を変えた会員"}),
+    # A member's own data (forum.accounts): each role downloads and deletes only their own account.
+    Case("accounts/data/", lambda w: "/accounts/data/", MEMBERS, GET_ONLY),
+    Case("accounts/delete/", lambda w: "/accounts/delete/", MEMBERS, by_role(LOGIN, 302, 302, 302, 302, 302, 302),
+         lambda w: {"password": PASSWORD, "confirm": "on"}),
+    Case("privacy/", lambda w: "/privacy/", PUBLIC, GET_ONLY),
     Case("accounts/login/", lambda w: "/accounts/login/", PUBLIC, every(302),
          lambda w: {"username": w.users["author"].username, "password": PASSWORD}),
     Case("accounts/confirm/again/", lambda w: "/accounts/confirm/again/", GET_ONLY,
