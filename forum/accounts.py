@@ -18,7 +18,6 @@ from . import counters, search_index
 from .figures.models import Figure
 from .models import Draft, Post, Profile, Thread
 from .moderation.models import ModerationLog, PostRevision, Report
-from .signals import announce_posts_changed
 from .watching.models import DigestSetting, Notification, Watch
 
 # The author of a deleted member's posts and threads, as readers see it.
@@ -133,6 +132,7 @@ def delete_account(user, reason: str = "") -> ModerationLog:
     _keep_bans_on_the_address(user)
     user.delete()  # CASCADE: profile, drafts, watches, notifications, digest, bans…; SET_NULL: reports
     # The author's name is searchable: the index is written again now, not only after commit.
+    # Nothing else derived from a post holds its author (indicators read the text, which stays),
+    # so posts_changed, which would index them all again and re-read their quotes, is not sent.
     search_index.index_posts(post_ids)
-    announce_posts_changed(post_ids)
     return log

@@ -32,6 +32,7 @@ def _send(post_ids: list[int], share: int, shares: int) -> list[str]:
     from .signals import posts_changed
 
     errors = []
+    # Django keeps no public list of a signal's receivers; _live_receivers is what send() uses.
     for receiver in posts_changed._live_receivers(Post)[0][share::shares]:
         try:
             receiver(signal=posts_changed, sender=Post, post_ids=post_ids)
