@@ -140,6 +140,10 @@ def fresh_page_cache():
         from django.core.cache import cache
 
         cache.clear()
+    if settings.configured:
+        from forum.pagecache import local_pages
+
+        local_pages.clear()  # each process's own copies, in front of any cache
     yield
 
 

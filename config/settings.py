@@ -13,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from config import db_pool
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DAIOU_VAR_DIR", BASE_DIR / "var"))
 
@@ -125,6 +127,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {% url %} with reverse()'s answers kept per process (it was a tenth of a thread page).
+            "builtins": ["forum.templatetags.cached_url"],
         },
     },
 ]
@@ -144,13 +148,16 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         # an archive's indexes are read without a system call per page.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;",
     }
+    # Each process keeps its connection (and that page cache) from request to request:
+    # opening one, with its pragmas and mmap, cost more than a cached page's whole query.
+    _db["CONN_MAX_AGE"] = None
     # Tests use a file too: an in-memory database shares one cache between threads and
     # fails concurrent writers at once instead of queueing them as a real file does.
     # One per process, so that test runs side by side never share a file.
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-daiou-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not keep its own
-    # The pool checks a connection before handing it out (one empty round trip), so after a
+    # The pool checks a connection before handing it out (config/db_pool.py), so after a
     # database restart no request gets a dead connection: the site recovers by itself.
     _db["CONN_HEALTH_CHECKS"] = env_bool("DB_POOL_CHECK", True)
     # One test database per process, as for SQLite: test runs side by side never share one.
@@ -158,7 +165,15 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["OPTIONS"] = {
         # Parameters travel apart from the SQL: no client-side quoting of every post body.
         "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True),
+        # A query run this many times on a connection becomes a prepared statement, parsed and
+        # planned once (the thread page's queries cost PostgreSQL more to plan than to run).
+        # Django turns it off for PgBouncer in transaction mode: there set DB_PREPARE_THRESHOLD=0
+        # (off), unless PgBouncer keeps prepared statements (max_prepared_statements, 1.21+).
+        "prepare_threshold": env_int("DB_PREPARE_THRESHOLD", 5) or None,
         "pool": {
+            # A poll of the socket, and a round trip only when the server said something
+            # (config/db_pool.py); Django's default with CONN_HEALTH_CHECKS makes one each time.
+            **({"check": db_pool.check_connection} if env_bool("DB_POOL_CHECK", True) else {}),
             "min_size": env_int("DB_POOL_MIN", 2),
             "max_size": env_int("DB_POOL_MAX", 10),
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
@@ -294,6 +309,9 @@ DAIOU_MAX_BODY_LENGTH = env_int("DAIOU_MAX_BODY_LENGTH", 100_000)
 # DAIOU_PAGE_CACHE=0 turns it off (conditional GETs and ETags stay). DAIOU_RELEASE (e.g. the
 # deployed commit) is added to the pages' keys; templates, code and static files are already.
 DAIOU_PAGE_CACHE = env_bool("DAIOU_PAGE_CACHE", True)
+# Each process also keeps the pages it served last, up to this many bytes, in front of the
+# shared cache (forum.pagecache.LocalPages; never stale, a key names one version).
+DAIOU_PAGE_CACHE_LOCAL_BYTES = env_int("DAIOU_PAGE_CACHE_LOCAL_BYTES", 32 * 1024 * 1024)
 DAIOU_RELEASE = os.environ.get("DAIOU_RELEASE", "")
 
 # --- Limits (forum.limits) --------------------------------------------------------------------

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from html import escape as escape_text
 
-from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from .headers import author_label, post_stamp
 from .models import Post
+from .templatetags.cached_url import cached_reverse
 from .moderation.templatetags.moderation_tags import hidden_reason_label
 
 # Reversed in place of a post's number, then split around: one reverse() per page and URL name.
@@ -28,7 +28,7 @@ _SLOT = 9_876_543_210
 
 def _url_around_number(name: str, *args) -> tuple[str, str]:
     """(before, after) the last argument of the URL `name`: the URL of number n is before + n + after."""
-    before, _slot, after = escape(reverse(name, args=[*args, _SLOT])).rpartition(str(_SLOT))
+    before, _slot, after = escape(cached_reverse(name, args=(*args, _SLOT))).rpartition(str(_SLOT))
     return before, after
 
 
@@ -40,7 +40,7 @@ class _Page:
         self.per_page = per_page
         self.moderator = moderator
         self.reply = None if thread.locked else (
-            f'<a href="{escape(reverse("reply", args=[slug, number]))}?to=', f'">{escape(_("Reply"))}</a>')
+            f'<a href="{escape(cached_reverse("reply", args=(slug, number)))}?to=', f'">{escape(_("Reply"))}</a>')
         self.edit_url = _url_around_number("edit_post", slug, number)
         self.report_url = _url_around_number("moderation:report_post", slug, number)
         self.moderate_url = _url_around_number("moderation:post")

@@ -10,7 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
-from django.db import transaction
+from django.db import router, transaction
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,6 +31,7 @@ from .moderation.forms import ModeratorEditForm
 from .moderation.models import ThreadRedirect
 from .moderation.queries import with_public_note
 from .moderation.roles import can_moderate
+from .precompiled import Precompiled
 from .links import allowed_hosts
 from .render import figure_html, render_markdown
 
@@ -90,15 +91,22 @@ def _page_number(request, pages: int) -> int:
 def thread_detail(request, board, number):
     per_page = settings.DAIOU_POSTS_PER_PAGE
     if pagecache.cacheable(request):
-        # Anonymous readers get the page from the cache, named by the thread's version read in
-        # one light query. No visibility test here: a page is cached only after the full view
-        # below rendered it for a reader, and hiding a thread bumps its version.
-        probe = pagecache.thread_version(board, number)
-        if probe is not None:
-            pk, version, last_position = probe
-            page = _page_number(request, max(1, math.ceil(last_position / per_page)))
-            return pagecache.serve(request, ("thread", pk, version, per_page, page),
-                                   lambda: _thread_detail(request, board, number, page))
+        if settings.DAIOU_PAGE_CACHE:
+            # Anonymous readers get the page from the cache, named by the thread's version read
+            # in one light query. No visibility test here: a page is cached only after the full
+            # view below rendered it for a reader, and hiding a thread bumps its version.
+            probe = pagecache.thread_version(board, number)
+            if probe is not None:
+                pk, version, last_position = probe
+                page = _page_number(request, max(1, math.ceil(last_position / per_page)))
+                return pagecache.serve(request, ("thread", pk, version, per_page, page),
+                                       lambda: _thread_detail(request, board, number, page))
+        elif (thread := _readers_thread(board, number)) is not None:
+            # No cache to look in: the thread's own query has the version the ETag needs.
+            pages = max(1, math.ceil(thread.last_position / per_page))
+            page = _page_number(request, pages)
+            return pagecache.serve(request, ("thread", thread.pk, thread.version, per_page, page),
+                                   lambda: _thread_page(request, thread, page, max(pages, page), per_page))
     return _thread_detail(request, board, number)
 
 
@@ -114,9 +122,33 @@ def _threads_for(user):
     return with_public_note(Thread.objects.visible_to(user).select_related("board", "volume"))
 
 
+@functools.cache
+def _readers_thread_query(alias: str) -> Precompiled:
+    """An anonymous reader's thread by board and number, its SQL written once per process."""
+    slug, number = Precompiled.stand_in(0, str), Precompiled.stand_in(1)
+    return Precompiled(_readers_threads().filter(board__slug=slug, number=number).order_by()[:1],
+                       alias, (slug, number))
+
+
+@functools.cache
+def _readers_posts_query(alias: str, per_page: int) -> Precompiled:
+    """A page of a thread's posts as an anonymous reader sees them, as `_thread_page` reads
+    them, its SQL written once per process."""
+    thread, first, last = (Precompiled.stand_in(n) for n in range(3))
+    return Precompiled(Post.objects.filter(thread_id=thread).visible_to(AnonymousUser())
+                       .in_positions(first, last).page_rows()[:per_page], alias, (thread, first, last))
+
+
+def _readers_thread(board: str, number: int) -> Thread | None:
+    found = _readers_thread_query(router.db_for_read(Thread))(board, number)
+    return found[0] if found else None
+
+
 def _thread_detail(request, board: str, number: int, page: int | None = None):
-    threads = _threads_for(request.user) if request.user.is_authenticated else _readers_threads()
-    thread = threads.numbered(board, number)
+    if request.user.is_authenticated:
+        thread = _threads_for(request.user).numbered(board, number)
+    else:
+        thread = _readers_thread(board, number)
     if thread is None:
         return _moved_thread(request, board, number)
     per_page = settings.DAIOU_POSTS_PER_PAGE
@@ -131,8 +163,11 @@ def _thread_page(request, thread: Thread, page: int, pages: int, per_page: int):
     # LIMIT (a page holds at most per_page positions anyway) lets PostgreSQL walk the
     # (thread, position) index; without it, it read the whole thread through thread_id, as
     # most threads are shorter than a page (docs/query-plans.md).
-    posts = list(thread.posts.visible_to(request.user).in_positions((page - 1) * per_page + 1, page * per_page)
-                 .page_rows()[:per_page])
+    first, last = (page - 1) * per_page + 1, page * per_page
+    if request.user.is_authenticated:
+        posts = list(thread.posts.visible_to(request.user).in_positions(first, last).page_rows()[:per_page])
+    else:
+        posts = _readers_posts_query(router.db_for_read(Post), per_page)(thread.pk, first, last)
     canonical = thread.get_absolute_url() + (f"?page={page}" if page > 1 else "")
     return render(request, "forum/thread.html", {
         "thread": thread, "board": thread.board, "posts": posts, "page": page, "pages": pages,

@@ -41,6 +41,11 @@ def test_database_url_selects_sqlite_or_postgres_with_a_pool(tmp_path):
                      "s.DATABASES['default']")
     assert pg["ENGINE"] == "django.db.backends.postgresql" and pg["NAME"] == "daiou"
     assert pg["OPTIONS"]["pool"]["max_size"] == 7 and pg["CONN_MAX_AGE"] == 0
+    # SQLite: each process keeps its connection; PostgreSQL: prepared statements unless turned off.
+    assert sqlite["CONN_MAX_AGE"] is None and pg["OPTIONS"]["prepare_threshold"] == 5
+    off = settings_in({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/daiou", "DB_PREPARE_THRESHOLD": "0"},
+                      "s.DATABASES['default']['OPTIONS']['prepare_threshold']")
+    assert off is None
 
 
 def test_redis_url_selects_djangos_redis_cache():

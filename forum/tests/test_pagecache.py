@@ -200,3 +200,57 @@ def test_the_version_probe_reads_what_the_orm_reads(member, django_assert_num_qu
     chat = Thread.objects.filter(board__slug="chat", number=thread.number)
     assert thread_version("chat", thread.number) == chat.values_list("pk", "version", "last_position").get()
     assert thread_version("info", thread.number + 100) is None and thread_version("nope", thread.number) is None
+
+
+def test_with_the_page_cache_off_a_readers_page_takes_two_queries_and_keeps_its_etag(
+        client, member, settings, django_assert_num_queries):
+    settings.DAIOU_PAGE_CACHE = False
+    url = factories.thread(user=member, title="キャッシュなし", replies=3).get_absolute_url()
+    with django_assert_num_queries(2):  # the thread (its version is the ETag's), its posts
+        first = client.get(url)
+    assert first.status_code == 200 and first["X-Page-Cache"] == "off" and "キャッシュなし" in text(first)
+    with django_assert_num_queries(1):
+        assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    actions.create_reply(thread=Thread.objects.get(title="キャッシュなし"), user=member,
+                         fields=actions.PostFields(body="返信"))
+    assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+
+def test_each_process_keeps_the_pages_it_served_in_front_of_the_shared_cache(client, member, monkeypatch):
+    from django.core.cache import cache
+
+    from forum import pagecache
+
+    thread = factories.thread(user=member, title="手元の写し", replies=1)
+    url = thread.get_absolute_url()
+    first = client.get(url)
+    asked = []
+    monkeypatch.setattr(pagecache.cache, "get", lambda key, *a, **k: asked.append(key))
+    second = client.get(url)
+    assert second["X-Page-Cache"] == "hit" and second.content == first.content and asked == []
+    monkeypatch.undo()
+
+    # Named by the version like the shared copy: a change is a new key, never the old page.
+    actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="新しい返信"))
+    cache.clear()
+    third = client.get(url)
+    assert third["X-Page-Cache"] == "miss" and "新しい返信" in text(third)
+    # A page found only in the shared cache (another process rendered it) is kept here too.
+    pagecache.local_pages.clear()
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    assert any(url_page == third.content for url_page, *_ in pagecache.local_pages._pages.values())
+
+
+def test_the_local_pages_are_bounded_in_bytes_and_drop_the_least_recently_served():
+    from forum.pagecache import LocalPages
+
+    pages = LocalPages(max_bytes=10)
+    pages.put("a", (b"1234", "text/html", 0))
+    pages.put("b", (b"1234", "text/html", 0))
+    assert pages.get("a") is not None  # now the most recent
+    pages.put("c", (b"1234", "text/html", 0))  # 12 bytes: "b" goes
+    assert pages.get("b") is None and pages.get("a") and pages.get("c")
+    pages.put("big", (b"x" * 11, "text/html", 0))  # larger than the whole store: not kept
+    assert pages.get("big") is None and pages.get("a") and pages.get("c")
+    pages.put("a", (b"12345678", "text/html", 0))  # replaced, counted once
+    assert pages.get("c") is None and pages.get("a")[0] == b"12345678"
