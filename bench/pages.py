@@ -160,10 +160,15 @@ def check(response, url: str) -> None:
 def profile(client, url: str, renders: int, warmup: int) -> None:
     for _ in range(warmup):
         check(client.get(url), url)
+    profile_calls(lambda: client.get(url), renders)
+
+
+def profile_calls(call, times: int) -> None:
+    """cProfile of `times` calls, printed by cumulative time, then by own time (bench/reply.py too)."""
     profiler = cProfile.Profile()
     profiler.enable()
-    for _ in range(renders):
-        client.get(url)
+    for _ in range(times):
+        call()
     profiler.disable()
     stats = pstats.Stats(profiler).strip_dirs()
     stats.sort_stats("cumulative").print_stats(40)

@@ -219,26 +219,30 @@ def index_first_post_of(thread_id: int) -> None:
 
 def _replace(post_ids: list[int], documents: list[Document]) -> None:
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            _delete_fts_rows(cursor, post_ids)
-        SearchDocument.objects.filter(post_id__in=post_ids).delete()
+        # SQLite read the old documents (its one writer holds the database): none, none to delete
+        # (a new post's). PostgreSQL deletes whatever is there at the time.
+        if connection.vendor != "sqlite" or _delete_fts_rows(cursor, post_ids):
+            SearchDocument.objects.filter(post_id__in=post_ids).delete()
         _insert(cursor, documents)
 
 
-def _delete_fts_rows(cursor, post_ids: list[int]) -> None:
+def _delete_fts_rows(cursor, post_ids: list[int]) -> int:
+    """Returns how many documents these posts had."""
     # A contentless FTS5 row is deleted by giving its tokens again, made from the stored text.
-    old = SearchDocument.objects.filter(post_id__in=post_ids)
+    old = list(SearchDocument.objects.filter(post_id__in=post_ids).values_list(
+        "sort_key", "post_id", "thread_id", "head", "body", "meta", "version"))
     rows = []
-    for doc in old.values_list("sort_key", "post_id", "thread_id", "head", "body", "meta", "version"):
+    for doc in old:
         if doc[-1] != st.TEXT_VERSION:
             log.error("search document of post %s was made by text version %s: run rebuild_search_index",
                       doc[1], doc[-1])
             continue
         rows.append(Document(*doc[:-1]).fts_row())
-    cursor.executemany(
-        "INSERT INTO forum_searchindex (forum_searchindex, rowid, head, body, meta) VALUES ('delete', %s, %s, %s, %s)",
-        rows,
-    )
+    if rows:
+        cursor.executemany(
+            "INSERT INTO forum_searchindex (forum_searchindex, rowid, head, body, meta) "
+            "VALUES ('delete', %s, %s, %s, %s)", rows)
+    return len(old)
 
 
 def _insert(cursor, documents: list[Document]) -> None:

@@ -326,7 +326,8 @@ def _draft_from_session(user, kept: dict) -> list | None:
 
 def _compose(request, *, form_class, draft_key, template, context, initial, submit):
     """The composer's common flow: quote mails and SMS (redacted at once, carried signed),
-    preview, post; restore a draft, keep the text whatever goes wrong."""
+    preview, post; restore a draft, keep the text whatever goes wrong. `initial()` gives the
+    empty form's values (asked on GET only: a submit brings its own)."""
     if not request.user.is_authenticated:
         if request.method == "POST":
             # The session expired while writing: keep the text in this (anonymous) session,
@@ -398,6 +399,7 @@ def _compose(request, *, form_class, draft_key, template, context, initial, subm
         if quote_errors or figure_errors or (figure_form is not None and figure_form.errors):
             status = 400
     else:
+        initial = initial()
         draft = Draft.objects.filter(user=request.user, key=draft_key).first()
         if draft:
             initial.update({"title": draft.title, "subtitle": draft.subtitle, "body": draft.body})
@@ -441,7 +443,7 @@ def new_thread(request, board):
 
     return _compose(request, form_class=ThreadForm, draft_key=f"thread:{board.slug}",
                     template="forum/new_thread.html", context={"board": board},
-                    initial=_profile_initial(request.user), submit=submit)
+                    initial=lambda: _profile_initial(request.user), submit=submit)
 
 
 def reply(request, board, number):
@@ -463,7 +465,7 @@ def reply(request, board, number):
     return _compose(request, form_class=ReplyForm, draft_key=f"reply:{thread.pk}",
                     template="forum/reply.html",
                     context={"thread": thread, "board": thread.board, "reply_to": reply_to},
-                    initial=_profile_initial(request.user), submit=submit)
+                    initial=lambda: _profile_initial(request.user), submit=submit)
 
 
 def post_url(thread: Thread, position: int) -> str:

@@ -60,10 +60,22 @@ def note_change() -> None:
         IndicatorState.objects.get_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
 
 
+_BRAND_FIELDS = ("pk", "name", "name_en", "aliases", "domains", "host_keywords")
+_loaded: tuple = ((), None)  # the brand rows last read, the catalogue made of them
+
+
 def load_catalogue() -> BrandCatalogue:
-    catalogue = BrandCatalogue(brand.entry() for brand in Brand.objects.all())
-    # One catalogue serves one run; a link's URL, host and domain ask about the same host.
-    catalogue.assess_host = lru_cache(maxsize=8192)(catalogue.assess_host)
+    """The catalogue of the brands as they are now. The rows are read every time; the
+    catalogue made of them (and its answers) is kept while they read the same (every reply
+    asks: building it cost more than reading them)."""
+    global _loaded
+    rows = tuple(Brand.objects.values_list(*_BRAND_FIELDS))
+    kept_rows, catalogue = _loaded
+    if catalogue is None or rows != kept_rows:
+        catalogue = BrandCatalogue(Brand(**dict(zip(_BRAND_FIELDS, row))).entry() for row in rows)
+        # A link's URL, host and domain ask about the same host; a pure function of the rows.
+        catalogue.assess_host = lru_cache(maxsize=8192)(catalogue.assess_host)
+        _loaded = (rows, catalogue)
     return catalogue
 
 
@@ -121,8 +133,9 @@ def _state(post: Post) -> tuple:
 def _index_batch(ids: list[int], catalogue: BrandCatalogue) -> None:
     # On SQLite extraction, most of a batch's work, runs before the transaction: it has one
     # writer, which a bulk import's other processes wait for. Posts changed meanwhile are read
-    # again in it. (PostgreSQL locks rows, not the database: reading twice would only cost.)
-    read = {post.pk: post for post in _posts(ids)} if connection.vendor == "sqlite" else {}
+    # again in it. (PostgreSQL locks rows, not the database: reading twice would only cost. So
+    # would it for one post, a reply or an edit: its extraction costs less than a second read.)
+    read = {post.pk: post for post in _posts(ids)} if connection.vendor == "sqlite" and len(ids) > 1 else {}
     findings = {pk: findings_of(post, catalogue) for pk, post in read.items()}
     with transaction.atomic():
         posts = list(_posts(ids))
@@ -135,8 +148,7 @@ def _index_batch(ids: list[int], catalogue: BrandCatalogue) -> None:
 def _index_read_batch(ids: list[int], posts: list[Post], findings: dict, catalogue: BrandCatalogue) -> None:
     # Indicators that lose sightings here are counted again from all of theirs; those that only
     # gain some (new posts: an import, a reply) take this batch's in, whatever they were seen before.
-    removed = set(Sighting.objects.filter(post_id__in=ids).values_list("indicator_id", flat=True))
-    Sighting.objects.filter(post_id__in=ids).delete()
+    removed = _delete_sightings(ids)
     quotes_removed, _ = QuotedMail.objects.filter(post_id__in=ids).delete()
     stored = _store(posts, catalogue, findings=findings)
     if removed or stored.seen or quotes_removed or stored.quotes:
@@ -144,6 +156,18 @@ def _index_read_batch(ids: list[int], posts: list[Post], findings: dict, catalog
                  catalogue)
         refresh(removed, catalogue)
         note_change()  # a post without quotes or indicators changes nothing cached
+
+
+def _delete_sightings(post_ids: list[int]) -> set[int]:
+    """Delete the sightings of these posts; the indicators they were of. One statement (nothing
+    refers to a sighting: no cascade for the ORM to collect)."""
+    if not post_ids:
+        return set()
+    placeholders = ", ".join(["%s"] * len(post_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Sighting._meta.db_table} WHERE post_id IN ({placeholders}) "
+                       "RETURNING indicator_id", post_ids)
+        return {indicator_id for (indicator_id,) in cursor.fetchall()}
 
 
 def purge_posts(post_ids: Iterable[int]) -> int:
@@ -319,7 +343,11 @@ def _take_in_batch(ids: list[int], seen: dict[int, _Seen], catalogue: BrandCatal
                 .values_list("indicator_id", "thread_id").annotate(latest=Max("seen_at")))
         for indicator_id, thread_id, when in rows:
             latest[indicator_id][thread_id] = when
-    counted = [i.pk for i in indicators if not _host_brand(i, catalogue)]
+    # Counted again unless nothing can have changed: no brand from the host, none from the quotes
+    # so far (assess keeps brand_id in step with them), none among this batch's sightings. A
+    # much-seen phone number would otherwise read all of its sightings for every reply.
+    counted = [i.pk for i in indicators
+               if not _host_brand(i, catalogue) and (i.brand_id is not None or seen[i.pk].brands)]
     brands = defaultdict(Counter)
     if counted:
         rows = (Sighting.objects.filter(indicator_id__in=counted, role__in=EXPORTED_ROLES,

@@ -78,7 +78,7 @@ class Decision:
 class Standing:
     exempt: bool  # staff and moderators: the gate does not apply
     established: bool
-    approved_posts: int  # counted up to DAIOU_HELD_POSTS only
+    approved_posts: int | None  # counted up to DAIOU_HELD_POSTS only; None: not counted (established)
 
     @property
     def held(self) -> bool:
@@ -99,11 +99,11 @@ def standing(user, now=None) -> Standing:
     """What the gate thinks of a member: the one definition of "established"."""
     if is_exempt(user):
         return Standing(exempt=True, established=True, approved_posts=0)
+    if user.has_perm("limits.established"):  # the permission alone establishes: nothing to count
+        return Standing(exempt=False, established=True, approved_posts=None)
     needed = settings.DAIOU_HELD_POSTS
     # Approved: neither waiting for approval nor hidden by a moderator. At most `needed` rows read.
     approved = Post.objects.filter(author=user, held=False, hidden=False).values("pk")[:needed].count()
-    if user.has_perm("limits.established"):
-        return Standing(exempt=False, established=True, approved_posts=approved)
     old_enough = user.date_joined <= (now or timezone.now()) - timedelta(days=settings.DAIOU_ESTABLISHED_DAYS)
     return Standing(exempt=False, established=approved >= needed and old_enough, approved_posts=approved)
 

@@ -78,6 +78,34 @@ def test_reply_links_back_to_the_post_it_answers_on_its_page(member_client, memb
     assert 'href="?page=1#p1"' in page
 
 
+def test_a_reply_runs_a_fixed_number_of_queries(member_client, member, settings, django_assert_num_queries,
+                                               django_capture_on_commit_callbacks):
+    """What bench/reply.py measures: an established member's reply with a link and a phone
+    number to indicators seen before, then the work after the response (indicators, search)."""
+    settings.DAIOU_FLOOD_SECONDS = 0
+    thread = factories.thread(user=member)
+    url = f"/info/{thread.number}/reply/"
+    body = "偽サイト https://rakuten-secure.example-bench.xyz/login に誘導。電話番号 090-1234-5678 に注意。"
+    with django_capture_on_commit_callbacks(execute=True):
+        member_client.post(url, {"body": body + "一回目"})
+    with django_capture_on_commit_callbacks() as after_response:
+        # session, user, the member's permissions (2), the thread, the boards they moderate, bans
+        # (the gate's), a pending confirmation; the action's transaction (2: a savepoint in a
+        # test) with bans, the thread locked, the profile, the post, the thread's counters,
+        # watching, notices, the draft
+        with django_assert_num_queries(18):
+            response = member_client.post(url, {"body": body + "二回目"})
+    assert response.status_code == 302
+    # Each receiver's transaction (2 each: savepoints in a test). Search: the post, its old
+    # document (SQLite reads it, PostgreSQL deletes it), the new one (SQLite: and its index row);
+    # indicators: the brands, the post, its old sightings and quoted mails, the indicators' ids,
+    # the sightings, the indicators locked and taken in, the change token
+    with django_assert_num_queries(17 if connection.vendor == "sqlite" else 16):
+        for callback in after_response:
+            callback()
+    assert thread.posts.count() == 3
+
+
 def test_missing_things_are_404(client, member):
     thread = factories.thread(user=member)
     for url in ["/nosuch/", "/info/999/", "/info/vol/99/", f"/info/{thread.number}/reply/?to=99"]:

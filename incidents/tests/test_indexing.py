@@ -307,12 +307,13 @@ def test_a_quote_without_indicators_is_still_a_quoted_mail(member):
 
 @pytest.mark.sqlite
 def test_a_post_edited_between_extraction_and_writing_is_read_again(member, monkeypatch):
-    """On SQLite findings are made before the write transaction (its one writer waits less); a post
-    that changed meanwhile is read again inside it, so older findings never win."""
+    """On SQLite findings of a batch are made before the write transaction (its one writer waits
+    less); a post that changed meanwhile is read again inside it, so older findings never win."""
     from incidents import indexing
 
     thread = factories.thread(user=member, body="古いリンク https://old-scam.example/ に注意")
     post = thread.posts.get()
+    other = factories.thread(user=member, body="別の投稿").posts.get()  # a batch: one post is read once
     new_blocks = blocks_to_json(parse_body("新しいリンク https://new-scam.example/ に注意"))
     real, calls = indexing._posts, []
 
@@ -324,7 +325,20 @@ def test_a_post_edited_between_extraction_and_writing_is_read_again(member, monk
         return result
 
     monkeypatch.setattr(indexing, "_posts", posts_then_edit)
-    indexing.index_posts([post.pk])
+    indexing.index_posts([post.pk, other.pk])
+    assert len(calls) == 2
     values = set(Sighting.objects.filter(post=post).values_list("indicator__value", flat=True))
     assert any("new-scam.example" in v for v in values), values
     assert not any("old-scam.example" in v for v in values), values
+
+
+def test_one_post_is_read_once_inside_the_transaction(member, monkeypatch):
+    """A reply or an edit: its extraction costs less than reading it twice."""
+    from incidents import indexing
+
+    post = factories.thread(user=member, body="リンク https://one-scam.example/ に注意").posts.get()
+    real, calls = indexing._posts, []
+    monkeypatch.setattr(indexing, "_posts", lambda ids: calls.append(ids) or real(ids))
+    indexing.index_posts([post.pk])
+    assert calls == [[post.pk]]
+    assert Sighting.objects.filter(post=post, indicator__value="one-scam.example").exists()
