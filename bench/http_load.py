@@ -28,7 +28,9 @@ post, answered by a redirect). Anonymous scenarios send no cookie.
 Each result is appended to bench/results/http.json as soon as it is measured and skipped
 when it is there already (--force measures again), so a stopped run goes on where it was.
 Requests per second and wrk's latency percentiles are kept with the load average of the
-machine when the scenario started.
+machine when the scenario started. `--report` writes the tables and, under them, issue 8's
+targets against these results (met, or missed by how much). A reply's own latency, without
+seven other clients ahead of it: `--scenarios reply --connections 1 --label c1`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ TITLES = {
     "search": "search", "lookup": "indicator lookup (API)", "reply": "posting a reply",
 }
 SEARCH_QUERY = "フィッシング"
+ONE_CLIENT = "c1"  # the label of a reply measured with one connection (a reply's own latency)
 REPLY_LUA = """
 -- A logged-in member posts a reply: Markdown with a link and a phone number (sanitised,
 -- indicators extracted), a new text each time. Answered by a redirect to the post.
@@ -453,7 +456,45 @@ def report(data: dict) -> str:
                     lines.append(f"\nThread of 50 posts, page cache {mode}: "
                                  f"{thread['requests_per_s'] / floor['requests_per_s']:.0%} of the floor view's "
                                  f"throughput, p99 {thread['p99_ms']:.1f} ms.")
-    return "\n".join(lines).lstrip("\n")
+            alone = [r for r in data["runs"].values() if r.get("label") == ONE_CLIENT and r["scenario"] == "reply"
+                     and r["posts"] == posts and r["database"] == database]
+            for run in sorted(alone, key=lambda r: r["cache"]):
+                lines.append(f"\nPosting a reply with one client at a time (`--scenarios reply --connections 1 "
+                             f"--label {ONE_CLIENT}`), page cache {run['cache']}: {run['requests_per_s']:,.0f} "
+                             f"replies/s, p50 {run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms.")
+    return "\n".join(lines + targets(runs)).lstrip("\n")
+
+
+def targets(runs: list[dict]) -> list[str]:
+    """Issue 8's targets against these results: met, or missed by how much."""
+    by = {(r["database"], r["posts"], r["cache"], r["scenario"]): r for r in runs}
+    rows = []
+
+    def verdict(ok: bool, miss: str) -> str:
+        return "met" if ok else f"**missed** ({miss})"
+
+    for (database, posts, cache, scenario), run in sorted(by.items()):
+        name = f"{'SQLite' if database == 'sqlite' else 'PostgreSQL'}, {posts:,} posts, cache {cache}"
+        floor = by.get((database, posts, cache, "floor"))
+        if scenario == "thread50" and floor and posts >= 1_000_000:  # the targets are set at a million
+            share, aim = run["requests_per_s"] / floor["requests_per_s"], 0.5 if cache == "on" else 0.2
+            rows.append(f"| thread of 50 posts ≥ {aim:.0%} of the floor view | {name} | {share:.1%} | "
+                        f"{verdict(share >= aim, f'{(aim - share) * 100:.1f} points short')} |")
+            rows.append(f"| thread of 50 posts p99 < 100 ms at c = {run['connections']} | {name} | "
+                        f"{run['p99_ms']:.1f} ms | {verdict(run['p99_ms'] < 100, f'{run['p99_ms'] - 100:.1f} ms over')} |")
+        if scenario == "reply":
+            rows.append(f"| posting a reply p50 < 100 ms (c = {run['connections']}) | {name} | {run['p50_ms']:.1f} ms | "
+                        f"{verdict(run['p50_ms'] < 100, f'{run['p50_ms'] - 100:.1f} ms over')} |")
+        small = by.get((database, 10_000, cache, scenario))
+        if posts >= 1_000_000 and small and scenario in ("home", "volume", "thread50", "thread1000_first",
+                                                         "thread1000_last"):
+            ratio = run["p50_ms"] / small["p50_ms"]
+            rows.append(f"| {TITLES[scenario]}: p50 at {posts:,} ≤ 1.3 × at 10,000 | {name} | {ratio:.2f} × | "
+                        f"{verdict(ratio <= 1.3, f'{ratio - 1.3:.2f} × over')} |")
+    if not rows:
+        return []
+    return ["", "Against the targets of issue 8 (written by `bench/http_load.py --report` from these runs):", "",
+            "| target | run | result | |", "| --- | --- | ---: | --- |", *rows]
 
 
 def write_report(data: dict) -> None:
