@@ -9,7 +9,7 @@ import functools
 import re
 from dataclasses import dataclass, replace
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +21,7 @@ from .figures.actions import FigureError, attach as attach_figures
 from .watching import actions as watching
 from .links import allowed_hosts
 from .models import Board, Draft, Post, Profile, Thread, Volume
+from .precompiled import Precompiled
 from .render import RENDER_VERSION, render_markdown, render_post
 
 
@@ -110,8 +111,15 @@ def kept_quotes(post: Post) -> tuple:
                  for i, q in enumerate(quotes))
 
 
+@functools.cache
+def _profile_query(alias: str) -> Precompiled:
+    """A member's profile (read for every post), its SQL written once per process."""
+    member = Precompiled.stand_in(0)
+    return Precompiled(Profile.objects.filter(user_id=member).order_by("pk")[:1], alias, (member,))
+
+
 def _author_fields(user) -> dict:
-    profile = Profile.objects.filter(user=user).first()
+    profile = next(iter(_profile_query(router.db_for_read(Profile))(user.pk)), None)
     return {
         "author": user,
         "author_name": profile.display_name if profile else user.get_username(),
@@ -211,9 +219,12 @@ def _one_post_per_token(result):
 @_one_post_per_token(lambda post: post.thread)
 @transaction.atomic
 def create_thread(*, board: Board, user, title: str, fields: PostFields, draft_key: str | None = None,
-                  client_token: str = "", held: bool = False) -> Thread:
-    """`held`: the post waits for a moderator's approval (forum.limits.gate decides)."""
-    _refuse_if_banned(user, "post")
+                  client_token: str = "", held: bool = False, bans_checked: bool = False) -> Thread:
+    """`held`: the post waits for a moderator's approval (forum.limits.gate decides).
+    `bans_checked`: the gate found the member's bans allow it in this request (its
+    Decision.bans_checked); otherwise they are checked here."""
+    if not bans_checked:
+        _refuse_if_banned(user, "post")
     now = timezone.now()
     board, volume, number = take_thread_number(board)
     author = _author_fields(user)
@@ -240,8 +251,11 @@ def create_thread(*, board: Board, user, title: str, fields: PostFields, draft_k
 @_one_post_per_token(lambda post: post)
 @transaction.atomic
 def create_reply(*, thread: Thread, user, fields: PostFields, reply_to: Post | None = None,
-                 draft_key: str | None = None, client_token: str = "", held: bool = False) -> Post:
-    _refuse_if_banned(user, "post")
+                 draft_key: str | None = None, client_token: str = "", held: bool = False,
+                 bans_checked: bool = False) -> Post:
+    """`held` and `bans_checked` as for create_thread."""
+    if not bans_checked:
+        _refuse_if_banned(user, "post")
     thread = Thread.objects.select_for_update().get(pk=thread.pk)
     if thread.locked:
         raise ThreadLocked(_("This thread is locked: it takes no more replies."))

@@ -122,6 +122,11 @@ class Volume(models.Model):
         return self.board.volume_label(self.number)
 
 
+def _held_start():
+    """A thread whose first post waits for approval."""
+    return Exists(Post.objects.filter(thread=OuterRef("pk"), position=1, held=True))
+
+
 class ThreadQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Hidden threads, and threads whose first post waits for approval, are there only for
@@ -130,11 +135,17 @@ class ThreadQuerySet(models.QuerySet):
 
         if roles.moderates_everything(user):
             return self
-        held_start = Exists(Post.objects.filter(thread=OuterRef("pk"), position=1, held=True))
         if not user.is_authenticated:
-            return self.filter(hidden=False).exclude(held_start)
-        return self.filter(Q(hidden=False) & (~held_start | Q(originator=user))
-                           | Q(board__in=roles.moderated_boards_subquery(user)))
+            return self.filter(hidden=False).exclude(_held_start())
+        return self.visible_to_member(user.pk)
+
+    def visible_to_member(self, user_id: int):
+        """visible_to() of a member who does not moderate every board: the member's id is the
+        only thing of theirs in it, as a parameter (forum.views compiles it once per process)."""
+        from .moderation.models import BoardModerator
+
+        moderated = BoardModerator.objects.filter(user_id=user_id).values("board_id")
+        return self.filter(Q(hidden=False) & (~_held_start() | Q(originator_id=user_id)) | Q(board__in=moderated))
 
     def numbered(self, board_slug: str, number: int):
         """The thread NO. `number` of a board, or None. Unordered: first() would add the default

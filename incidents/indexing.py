@@ -28,6 +28,7 @@ from django.utils import timezone
 from forum import bulk
 from forum.blocks import BlockError, blocks_from_json
 from forum.models import Post
+from forum.precompiled import Precompiled
 
 from .brands import BrandCatalogue
 from .extract import EXPORTED_ROLES, KIND_IP, KIND_PHONE, PostFindings, extract_post
@@ -120,9 +121,36 @@ def index_new_posts(*, progress=None, batch_size: int = POSTS_PER_BATCH) -> dict
     return {"posts": len(post_ids), "indicators": Indicator.objects.count(), "sightings": Sighting.objects.count()}
 
 
-def _posts(ids: list[int]):
+def _posts(ids: list[int]) -> list[Post]:
+    if len(ids) == 1:  # a reply or an edit: a query written once per process
+        return _one_post_query(connection.alias)(ids[0])
+    return list(_posts_query(ids))
+
+
+def _posts_query(ids):
     return (Post.objects.filter(pk__in=ids).select_related("thread")
             .only("pk", "blocks", "hidden", "held", "posted_at", "thread_id", "thread__hidden"))
+
+
+@lru_cache
+def _one_post_query(alias: str) -> Precompiled:
+    post = Precompiled.stand_in(0)
+    return Precompiled(_posts_query([post]), alias, (post,))
+
+
+@lru_cache
+def _quoted_mail_query(alias: str) -> Precompiled:
+    post = Precompiled.stand_in(0)
+    return Precompiled(QuotedMail.objects.filter(post_id=post).values_list("pk")[:1], alias, (post,))
+
+
+def _delete_quoted_mails(ids: list[int]) -> int:
+    """How many quoted mails of these posts were deleted. The ORM's delete reads them first
+    (sightings may point at them); one post without any, a reply's usual case, is asked of a
+    query written once per process instead."""
+    if len(ids) == 1 and not _quoted_mail_query(connection.alias)(ids[0]):
+        return 0
+    return QuotedMail.objects.filter(post_id__in=ids).delete()[0]
 
 
 def _state(post: Post) -> tuple:
@@ -138,7 +166,7 @@ def _index_batch(ids: list[int], catalogue: BrandCatalogue) -> None:
     read = {post.pk: post for post in _posts(ids)} if connection.vendor == "sqlite" and len(ids) > 1 else {}
     findings = {pk: findings_of(post, catalogue) for pk, post in read.items()}
     with transaction.atomic():
-        posts = list(_posts(ids))
+        posts = _posts(ids)
         for post in posts:
             if post.pk not in read or _state(read[post.pk]) != _state(post):
                 findings[post.pk] = findings_of(post, catalogue)
@@ -149,7 +177,7 @@ def _index_read_batch(ids: list[int], posts: list[Post], findings: dict, catalog
     # Indicators that lose sightings here are counted again from all of theirs; those that only
     # gain some (new posts: an import, a reply) take this batch's in, whatever they were seen before.
     removed = _delete_sightings(ids)
-    quotes_removed, _ = QuotedMail.objects.filter(post_id__in=ids).delete()
+    quotes_removed = _delete_quoted_mails(ids)
     stored = _store(posts, catalogue, findings=findings)
     if removed or stored.seen or quotes_removed or stored.quotes:
         _take_in({pk: seen for pk, seen in stored.seen.items() if pk not in removed and pk not in stored.fresh},

@@ -6,6 +6,7 @@ DAIOU_CONFIRMATION_DAYS or once the address changes. Until then a PendingConfirm
 the member may not post.
 """
 
+import functools
 import hashlib
 import logging
 import smtplib
@@ -15,9 +16,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import send_mail
+from django.db import router
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+
+from forum.precompiled import Precompiled
 
 from .models import PendingConfirmation
 
@@ -39,7 +43,15 @@ def require(user) -> None:
 
 
 def is_pending(user) -> bool:
-    return user.is_authenticated and PendingConfirmation.objects.filter(user=user).exists()
+    return user.is_authenticated and bool(_pending_query(router.db_for_read(PendingConfirmation))(user.pk))
+
+
+@functools.cache
+def _pending_query(alias: str) -> Precompiled:
+    """Whether a member's address waits for confirmation (asked on every post), its SQL written
+    once per process."""
+    member = Precompiled.stand_in(0)
+    return Precompiled(PendingConfirmation.objects.filter(user_id=member).values_list("pk")[:1], alias, (member,))
 
 
 def pending_message(user) -> str:

@@ -59,6 +59,9 @@ class Decision:
     # The fields decided on, their own text rendered if the gate rendered it (the link count):
     # what the action is given, so that a post is rendered once.
     fields: object = None
+    # The member's bans were found to allow the post (rule 1): the action, in the same request,
+    # is told so rather than asking again (forum.actions' bans_checked).
+    bans_checked: bool = False
 
     @property
     def held(self) -> bool:
@@ -138,13 +141,14 @@ def decide(user, *, fields, ip: str | None = None, now=None, editing: bool = Fal
     when = now.timestamp() if now is not None else None  # else the rate limits' own clock
     now = now or timezone.now()
 
-    def let_through(outcome: str) -> Decision:
+    def let_through(outcome: str) -> Decision:  # past rule 1
         if outcome == HOLD:
-            return Decision(HOLD, edit_held_message() if editing else held_message(), "held", fields=fields)
-        return Decision(ALLOW, fields=fields)
+            return Decision(HOLD, edit_held_message() if editing else held_message(), "held", fields=fields,
+                            bans_checked=True)
+        return Decision(ALLOW, fields=fields, bans_checked=True)
 
     if is_exempt(user):
-        return let_through(ALLOW)
+        return Decision(ALLOW, fields=fields)
     if refusal := ban_refusal(user, ip, "edit" if editing else "post"):
         return Decision(REFUSE, refusal, "banned")
     if confirmation.is_pending(user):

@@ -89,11 +89,11 @@ def test_a_reply_runs_a_fixed_number_of_queries(member_client, member, settings,
     with django_capture_on_commit_callbacks(execute=True):
         member_client.post(url, {"body": body + "一回目"})
     with django_capture_on_commit_callbacks() as after_response:
-        # session, user, the member's permissions (2), the thread, the boards they moderate, bans
-        # (the gate's), a pending confirmation; the action's transaction (2: a savepoint in a
-        # test) with bans, the thread locked, the profile, the post, the thread's counters,
-        # watching, notices, the draft
-        with django_assert_num_queries(18):
+        # session, user, the member's permissions (2), the boards they moderate, the thread, bans
+        # (the gate's: the action is told, and does not ask again), a pending confirmation; the
+        # action's transaction (2: a savepoint in a test) with the thread locked, the profile,
+        # the post, the thread's counters, watching, notices, the draft
+        with django_assert_num_queries(17):
             response = member_client.post(url, {"body": body + "二回目"})
     assert response.status_code == 302
     # Each receiver's transaction (2 each: savepoints in a test). Search: the post, its old
@@ -104,6 +104,25 @@ def test_a_reply_runs_a_fixed_number_of_queries(member_client, member, settings,
         for callback in after_response:
             callback()
     assert thread.posts.count() == 3
+
+
+def test_a_member_replies_only_to_threads_they_may_see(member, other_member, member_client,
+                                                      other_member_client):
+    """The reply page's thread, looked up for members by a query compiled once per process
+    with the member's id: each member gets their own answer."""
+    from forum.moderation.models import BoardModerator
+
+    held = actions.create_thread(board=factories.board(), user=member, title="承認待ち",
+                                 fields=actions.PostFields(body="本文です。"), held=True)
+    hidden = factories.thread(user=member)
+    Thread.objects.filter(pk=hidden.pk).update(hidden=True)
+    assert member_client.get(f"/info/{held.number}/reply/").status_code == 200  # its originator
+    assert other_member_client.get(f"/info/{held.number}/reply/").status_code == 404
+    assert member_client.get(f"/info/{hidden.number}/reply/").status_code == 404
+    assert member_client.get(f"/chat/{held.number}/reply/").status_code == 404  # another board's slug
+    BoardModerator.objects.create(user=other_member, board=factories.board())
+    assert other_member_client.get(f"/info/{held.number}/reply/").status_code == 200
+    assert other_member_client.get(f"/info/{hidden.number}/reply/").status_code == 200
 
 
 def test_missing_things_are_404(client, member):

@@ -236,6 +236,14 @@ def test_bans_are_asked_with_the_ip_address(member):
     assert not gate.decide(member, fields=PostFields(body="x"), ip="203.0.113.1", now=NOW).refused
 
 
+def test_the_decision_says_whether_the_gate_checked_the_bans(member, new_member, moderator):
+    """The action is told rather than asking again; staff are not gated: their bans are left to it."""
+    assert decide(member).bans_checked
+    held = decide(new_member)
+    assert held.held and held.bans_checked
+    assert not decide(moderator).bans_checked
+
+
 def test_a_silenced_member_may_not_post(member):
     from forum.moderation.models import Ban
 

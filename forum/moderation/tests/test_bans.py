@@ -41,6 +41,40 @@ def test_a_ban_ends_when_its_period_ends(moderator, member):
     assert refusal_for(user=member) is None
 
 
+def test_a_ban_refuses_from_its_start_until_it_ends_or_is_lifted(member, other_member):
+    """refusal_for's query leaves the times to each row: a ban not started, ended or lifted
+    refuses nothing; a member's and an address's, for IPv4 and IPv6, each refuse on their own."""
+    now = timezone.now()
+    ban = Ban.objects.create(kind=Ban.Kind.SILENCE, user=member, reason="荒らし", starts_at=now + timedelta(hours=1))
+    assert refusal_for(user=member, ip="192.0.2.1") is None
+    Ban.objects.filter(pk=ban.pk).update(starts_at=now - timedelta(hours=1))
+    assert refusal_for(user=member, ip="192.0.2.1") and refusal_for(user=member, ip="2001:db8::1")
+    assert refusal_for(user=member) and refusal_for(user=other_member, ip="192.0.2.1") is None
+    Ban.objects.filter(pk=ban.pk).update(lifted_at=now)
+    assert refusal_for(user=member) is None
+    ip_ban = Ban.objects.create(kind=Ban.Kind.IP, value="192.0.2.0/24", reason="荒らし")
+    assert refusal_for(user=other_member, ip="192.0.2.1") and refusal_for(ip="192.0.2.200", action="signup")
+    assert refusal_for(user=other_member, ip="192.0.3.1") is None
+    Ban.objects.filter(pk=ip_ban.pk).update(ends_at=now - timedelta(seconds=1))
+    assert refusal_for(ip="192.0.2.1") is None
+
+
+def test_a_silenced_moderator_of_a_board_is_refused_by_the_action(member, member_client):
+    """The gate lets moderators through without asking about bans (Decision.bans_checked is
+    false): the action asks."""
+    from forum.moderation.models import BoardModerator
+
+    thread = factories.thread(user=member)
+    BoardModerator.objects.create(user=member, board=factories.board())
+    Ban.objects.create(kind=Ban.Kind.SILENCE, user=member, reason="荒らし")
+    response = member_client.post(f"/info/{thread.number}/reply/", {"body": "返信", "step": "post"},
+                                  HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and "You have been silenced" in response.content.decode()
+    with pytest.raises(actions.ActionRefused):
+        actions.create_reply(thread=thread, user=member, fields=actions.PostFields(body="返信"))
+    assert Post.objects.count() == 1
+
+
 def test_a_suspended_member_cannot_post_anywhere(moderator, member, member_client):
     thread = factories.thread(user=member)
     moderation.sanction_member(member=member, actor=moderator, reason="荒らし", kind=Ban.Kind.ACCOUNT)
