@@ -142,10 +142,10 @@ class ThreadQuerySet(models.QuerySet):
     def visible_to_member(self, user_id: int):
         """visible_to() of a member who does not moderate every board: the member's id is the
         only thing of theirs in it, as a parameter (forum.views compiles it once per process)."""
-        from .moderation.models import BoardModerator
+        from .moderation import roles
 
-        moderated = BoardModerator.objects.filter(user_id=user_id).values("board_id")
-        return self.filter(Q(hidden=False) & (~_held_start() | Q(originator_id=user_id)) | Q(board__in=moderated))
+        return self.filter(Q(hidden=False) & (~_held_start() | Q(originator_id=user_id))
+                           | Q(board__in=roles.boards_moderated_by(user_id)))
 
     def numbered(self, board_slug: str, number: int):
         """The thread NO. `number` of a board, or None. Unordered: first() would add the default
@@ -205,8 +205,14 @@ class PostQuerySet(models.QuerySet):
             return self
         if not user.is_authenticated:
             return self.filter(held=False)
-        return self.filter(Q(held=False) | Q(author=user)
-                           | Q(thread__board__in=roles.moderated_boards_subquery(user)))
+        return self.visible_to_member(user.pk)
+
+    def visible_to_member(self, user_id: int):
+        """visible_to() of a member who does not moderate every board, by the member's id alone
+        (forum.views compiles it once per process)."""
+        from .moderation import roles
+
+        return self.filter(Q(held=False) | Q(author_id=user_id) | Q(thread__board__in=roles.boards_moderated_by(user_id)))
 
     def in_positions(self, first: int, last: int):
         return self.filter(position__gte=first, position__lte=last).order_by("position")

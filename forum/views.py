@@ -110,45 +110,57 @@ def thread_detail(request, board, number):
     return _thread_detail(request, board, number)
 
 
-@functools.cache
-def _readers_threads():
-    """Anonymous readers' `_threads_for`, built once per process (building it cost as much as
-    running it); only ever chained from, never run itself."""
-    return _threads_for(AnonymousUser())
+def _reader(user) -> tuple[str, tuple]:
+    """What of the reader the thread page's queries hold: nothing for an anonymous reader or a
+    moderator of every board (who sees everything), the id for any other member."""
+    if not user.is_authenticated:
+        return "anonymous", ()
+    if moderates_everything(user):
+        return "everything", ()
+    return "member", (user.pk,)
 
 
-def _threads_for(user):
-    # The latest public moderation (moved, merged, locked) comes with the thread's own query.
-    return with_public_note(Thread.objects.visible_to(user).select_related("board", "volume"))
-
-
-@functools.cache
-def _readers_thread_query(alias: str) -> Precompiled:
-    """An anonymous reader's thread by board and number, its SQL written once per process."""
-    slug, number = Precompiled.stand_in(0, str), Precompiled.stand_in(1)
-    return Precompiled(_readers_threads().filter(board__slug=slug, number=number).order_by()[:1],
-                       alias, (slug, number))
+def _visible(queryset, kind: str, member):
+    if kind == "anonymous":
+        return queryset.visible_to(AnonymousUser())
+    if kind == "member":
+        return queryset.visible_to_member(member)
+    return queryset  # a moderator of every board sees everything
 
 
 @functools.cache
-def _readers_posts_query(alias: str, per_page: int) -> Precompiled:
-    """A page of a thread's posts as an anonymous reader sees them, as `_thread_page` reads
-    them, its SQL written once per process."""
-    thread, first, last = (Precompiled.stand_in(n) for n in range(3))
-    return Precompiled(Post.objects.filter(thread_id=thread).visible_to(AnonymousUser())
-                       .in_positions(first, last).page_rows()[:per_page], alias, (thread, first, last))
+def _thread_query(alias: str, kind: str) -> Precompiled:
+    """A thread by board and number as a kind of reader sees it (`_reader`), with its latest
+    public moderation (moved, merged, locked), its SQL written once per process: building it
+    cost 15 times running it."""
+    slug, number, member = Precompiled.stand_in(0, str), Precompiled.stand_in(1), Precompiled.stand_in(2)
+    threads = with_public_note(_visible(Thread.objects.select_related("board", "volume"), kind, member))
+    return Precompiled(threads.filter(board__slug=slug, number=number).order_by()[:1], alias,
+                       (slug, number, member) if kind == "member" else (slug, number))
 
 
-def _readers_thread(board: str, number: int) -> Thread | None:
-    found = _readers_thread_query(router.db_for_read(Thread))(board, number)
+@functools.cache
+def _posts_query(alias: str, kind: str, per_page: int) -> Precompiled:
+    """A page of a thread's posts as a kind of reader sees them (rows for forum.post_html), its
+    SQL written once per process."""
+    thread, first, last, member = (Precompiled.stand_in(n) for n in range(4))
+    posts = _visible(Post.objects.filter(thread_id=thread), kind, member)
+    return Precompiled(posts.in_positions(first, last).page_rows()[:per_page], alias,
+                       (thread, first, last, member) if kind == "member" else (thread, first, last))
+
+
+def _visible_thread(user, board: str, number: int) -> Thread | None:
+    kind, values = _reader(user)
+    found = _thread_query(router.db_for_read(Thread), kind)(board, number, *values)
     return found[0] if found else None
 
 
+def _readers_thread(board: str, number: int) -> Thread | None:
+    return _visible_thread(AnonymousUser(), board, number)
+
+
 def _thread_detail(request, board: str, number: int, page: int | None = None):
-    if request.user.is_authenticated:
-        thread = _threads_for(request.user).numbered(board, number)
-    else:
-        thread = _readers_thread(board, number)
+    thread = _visible_thread(request.user, board, number)
     if thread is None:
         return _moved_thread(request, board, number)
     per_page = settings.DAIOU_POSTS_PER_PAGE
@@ -163,11 +175,9 @@ def _thread_page(request, thread: Thread, page: int, pages: int, per_page: int):
     # LIMIT (a page holds at most per_page positions anyway) lets PostgreSQL walk the
     # (thread, position) index; without it, it read the whole thread through thread_id, as
     # most threads are shorter than a page (docs/query-plans.md).
-    first, last = (page - 1) * per_page + 1, page * per_page
-    if request.user.is_authenticated:
-        posts = list(thread.posts.visible_to(request.user).in_positions(first, last).page_rows()[:per_page])
-    else:
-        posts = _readers_posts_query(router.db_for_read(Post), per_page)(thread.pk, first, last)
+    kind, values = _reader(request.user)
+    posts = _posts_query(router.db_for_read(Post), kind, per_page)(
+        thread.pk, (page - 1) * per_page + 1, page * per_page, *values)
     canonical = thread.get_absolute_url() + (f"?page={page}" if page > 1 else "")
     return render(request, "forum/thread.html", {
         "thread": thread, "board": thread.board, "posts": posts, "page": page, "pages": pages,

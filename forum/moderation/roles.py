@@ -74,9 +74,14 @@ def board_filter(user, field: str = "board") -> Q | None:
 
 def moderated_boards_subquery(user):
     """The boards `user` moderates by a row, as a subquery: no query of its own."""
+    return boards_moderated_by(user.pk)
+
+
+def boards_moderated_by(user_id):
+    """moderated_boards_subquery() by the member's id (or a stand-in for it: forum.precompiled)."""
     from .models import BoardModerator
 
-    return BoardModerator.objects.filter(user_id=user.pk).values("board_id")
+    return BoardModerator.objects.filter(user_id=user_id).values("board_id")
 
 
 def staff_required(view):
