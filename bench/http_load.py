@@ -493,6 +493,7 @@ def targets(runs: list[dict]) -> list[str]:
                         f"{verdict(ratio <= 1.3, f'{ratio - 1.3:.2f} × over')} |")
     if not rows:
         return []
+    rows.sort()  # by target, then run
     return ["", "Against the targets of issue 8 (written by `bench/http_load.py --report` from these runs):", "",
             "| target | run | result | |", "| --- | --- | ---: | --- |", *rows]
 
