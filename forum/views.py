@@ -458,27 +458,10 @@ def new_thread(request, board):
                     initial=lambda: _profile_initial(request.user), submit=submit)
 
 
-@functools.cache
-def _members_thread_query(alias: str) -> Precompiled:
-    """The thread a member who moderates no board as a whole replies to, by board and number,
-    its SQL written once per process (building it cost 40 times running it)."""
-    member, slug, number = Precompiled.stand_in(0), Precompiled.stand_in(1, str), Precompiled.stand_in(2)
-    return Precompiled(Thread.objects.visible_to_member(member).select_related("board")
-                       .filter(board__slug=slug, number=number).order_by()[:1], alias, (member, slug, number))
-
-
-def _thread_to_reply_to(user, board: str, number: int) -> Thread:
-    """The thread by board and number if `user` may see it (Thread.objects.visible_to), or 404."""
-    if user.is_authenticated and not moderates_everything(user):
-        found = _members_thread_query(router.db_for_read(Thread))(user.pk, board, number)
-        if not found:
-            raise Http404
-        return found[0]
-    return get_object_or_404(Thread.objects.visible_to(user).select_related("board"), board__slug=board, number=number)
-
-
 def reply(request, board, number):
-    thread = _thread_to_reply_to(request.user, board, number)
+    # The thread page's own query (compiled once per kind of reader): the same visibility.
+    if (thread := _visible_thread(request.user, board, number)) is None:
+        raise Http404(_("No such thread."))
     reply_to = None
     if request.GET.get("to", "").isdecimal():
         reply_to = get_object_or_404(Post, thread=thread, position=int(request.GET["to"]))
