@@ -24,6 +24,8 @@ urlpatterns = [
     path("accounts/delete/", account_views.delete_account, name="delete_account"),
     # Django's login, throttled after repeated failures (forum.limits), before its other views.
     path("accounts/login/", limits.LoginView.as_view(), name="login"),
+    # Its password change too: a wrong old password counts as a failed login.
+    path("accounts/password_change/", limits.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/confirm/", include("forum.limits.urls")),
     # Watched threads' notices (forum.watching): under accounts/, a path no board slug can take.
     path("accounts/notifications/", include("forum.watching.urls")),

@@ -31,7 +31,7 @@ def download_data(request):
 
 @login_required
 def delete_account(request):
-    form = DeleteAccountForm(request.POST or None, user=request.user)
+    form = DeleteAccountForm(request.POST or None, user=request.user, request=request)
     if request.method == "POST":
         if form.is_valid():
             accounts.delete_account(request.user, reason="deleted their own account")

@@ -217,13 +217,14 @@ class DeleteAccountForm(forms.Form):
     confirm = forms.BooleanField(label=_("I understand that my account is deleted for good and my posts stay, "
                                          "shown as written by 退会したメンバー."))
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, request=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.request = request
 
     def clean_password(self):
+        from .limits.forms import check_current_password
+
         password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError(_("That is not your current password: nothing was changed."),
-                                        code="password_incorrect")
+        check_current_password(self.user, password, self.request)  # wrong guesses count as failed logins
         return password

@@ -1,8 +1,48 @@
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from . import ratelimit
+
+
+def login_counters(username: str, request) -> list[tuple[str, str]]:
+    """The failed-login counters of a user name and of the network a request comes from."""
+    ip = ratelimit.client_ip(request) if request is not None else ""
+    return [("login_account", (username or "").strip().casefold()), ("login_ip", ratelimit.network_of(ip))]
+
+
+def _throttled(verdict) -> ValidationError:
+    return ValidationError(
+        _("Too many failed logins. %(wait)s If you forgot your password, you can set a new one.")
+        % {"wait": verdict.wait_message}, code="throttled")
+
+
+def check_current_password(user, password: str, request) -> None:
+    """A member's password asked again (to delete the account, to change the password): a wrong
+    one counts as a failed login of that account and network, and is refused as the login
+    is while they are over the limit, so an open session is no faster way to guess it."""
+    counters = login_counters(user.get_username(), request)
+    for scope, ident in counters:
+        if not (verdict := ratelimit.peek(scope, ident)).allowed:
+            raise _throttled(verdict)
+    if not user.check_password(password):
+        for scope, ident in counters:
+            ratelimit.hit(scope, ident)
+        raise ValidationError(_("That is not your current password: nothing was changed."),
+                              code="password_incorrect")
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, its old password checked by check_current_password."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        check_current_password(self.user, old_password, self.request)
+        return old_password
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -12,20 +52,13 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     throttled: ratelimit.Verdict | None = None
 
-    def _counters(self) -> list[tuple[str, str]]:
-        username = (self.cleaned_data.get("username") or "").strip().casefold()
-        ip = ratelimit.client_ip(self.request) if self.request is not None else ""
-        return [("login_account", username), ("login_ip", ratelimit.network_of(ip))]
-
     def clean(self):
-        counters = self._counters()
+        counters = login_counters(self.cleaned_data.get("username"), self.request)
         for scope, ident in counters:
             verdict = ratelimit.peek(scope, ident)
             if not verdict.allowed:
                 self.throttled = verdict
-                raise ValidationError(
-                    _("Too many failed logins. %(wait)s If you forgot your password, you can set a new one.")
-                    % {"wait": verdict.wait_message}, code="throttled")
+                raise _throttled(verdict)
         try:
             return super().clean()
         except ValidationError as error:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import confirmation, ratelimit
-from .forms import ThrottledAuthenticationForm
+from .forms import ThrottledAuthenticationForm, ThrottledPasswordChangeForm
 
 
 class LoginView(auth_views.LoginView):
@@ -22,6 +22,15 @@ class LoginView(auth_views.LoginView):
             response.status_code = 429
             response["Retry-After"] = str(max(1, form.throttled.retry_after))
         return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change; wrong old passwords count as failed logins (the form)."""
+
+    form_class = ThrottledPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
 
 def confirm(request, token):

@@ -102,3 +102,31 @@ def test_the_429_page_is_in_japanese_by_default(client, settings):
     settings.DAIOU_RATE_LIMITS = {**settings.DAIOU_RATE_LIMITS, "search": (0, 60)}
     page = client.get("/search/", {"q": "x"}).content.decode()
     assert "Too many requests" not in page and "秒" in page
+
+
+@pytest.mark.parametrize("path, field, extra", [
+    ("/accounts/delete/", "password", {"confirm": "on"}),
+    ("/accounts/password_change/", "old_password", {"new_password1": "a new long passphrase 8", "new_password2": "a new long passphrase 8"}),
+])
+def test_wrong_current_passwords_elsewhere_count_as_failed_logins(member, login_limits, path, field, extra):
+    # An open session is no faster way to guess the password than the login form.
+    session = Client()
+    session.force_login(member)
+    for _ in range(5):
+        wrong = session.post(path, {field: "wrong password", **extra}, REMOTE_ADDR="198.51.100.7", **EN)
+        assert wrong.status_code in (200, 400) and "not your current password" in wrong.content.decode().replace("&#x27;", "'")
+    right = session.post(path, {field: PASSWORD, **extra}, REMOTE_ADDR="198.51.100.7", **EN)
+    assert right.status_code in (200, 400) and "Too many failed logins" in right.content.decode()
+    member.refresh_from_db()
+    assert member.is_active and member.check_password(PASSWORD)  # neither deleted nor changed
+    assert log_in(member.username, PASSWORD, ip="203.0.113.80").status_code == 429  # and the login is blocked too
+
+
+def test_the_right_old_password_still_changes_it(member, login_limits):
+    session = Client()
+    session.force_login(member)
+    changed = session.post("/accounts/password_change/", {
+        "old_password": PASSWORD, "new_password1": "a new long passphrase 8", "new_password2": "a new long passphrase 8"})
+    assert changed.status_code == 302
+    member.refresh_from_db()
+    assert member.check_password("a new long passphrase 8")
