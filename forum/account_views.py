@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from . import accounts
 from .forms import DeleteAccountForm
+from .limits.forms import throttled_response
 
 
 @require_GET
@@ -39,7 +40,8 @@ def delete_account(request):
             messages.success(request, _("Your account has been deleted. Your posts stay, shown as written by "
                                         "退会したメンバー."))
             return redirect("home")
-        return render(request, "registration/delete_account.html", {"form": form}, status=400)
+        response = render(request, "registration/delete_account.html", {"form": form}, status=400)
+        return throttled_response(response, form.throttled) if form.throttled else response
     return render(request, "registration/delete_account.html", {"form": form})
 
 

@@ -222,9 +222,15 @@ class DeleteAccountForm(forms.Form):
         self.user = user
         self.request = request
 
+    throttled = None  # the failed-login limit's verdict, when over it (the view answers 429)
+
     def clean_password(self):
-        from .limits.forms import check_current_password
+        from .limits.forms import Throttled, check_current_password
 
         password = self.cleaned_data["password"]
-        check_current_password(self.user, password, self.request)  # wrong guesses count as failed logins
+        try:
+            check_current_password(self.user, password, self.request)  # wrong guesses count as failed logins
+        except Throttled as error:
+            self.throttled = error.verdict
+            raise
         return password

@@ -11,10 +11,20 @@ def login_counters(username: str, request) -> list[tuple[str, str]]:
     return [("login_account", (username or "").strip().casefold()), ("login_ip", ratelimit.network_of(ip))]
 
 
-def _throttled(verdict) -> ValidationError:
-    return ValidationError(
-        _("Too many failed logins. %(wait)s If you forgot your password, you can set a new one.")
-        % {"wait": verdict.wait_message}, code="throttled")
+class Throttled(ValidationError):
+    """Over the failed-login limit; `verdict` says for how long (the views answer 429)."""
+
+    def __init__(self, verdict):
+        super().__init__(_("Too many failed logins. %(wait)s If you forgot your password, you can set a new one.")
+                         % {"wait": verdict.wait_message}, code="throttled")
+        self.verdict = verdict
+
+
+def throttled_response(response, verdict):
+    """A form refused for too many failed logins: 429 with Retry-After, as every limit answers."""
+    response.status_code = 429
+    response["Retry-After"] = str(max(1, verdict.retry_after))
+    return response
 
 
 def check_current_password(user, password: str, request) -> None:
@@ -24,7 +34,7 @@ def check_current_password(user, password: str, request) -> None:
     counters = login_counters(user.get_username(), request)
     for scope, ident in counters:
         if not (verdict := ratelimit.peek(scope, ident)).allowed:
-            raise _throttled(verdict)
+            raise Throttled(verdict)
     if not user.check_password(password):
         for scope, ident in counters:
             ratelimit.hit(scope, ident)
@@ -35,13 +45,19 @@ def check_current_password(user, password: str, request) -> None:
 class ThrottledPasswordChangeForm(PasswordChangeForm):
     """Django's password change, its old password checked by check_current_password."""
 
+    throttled: ratelimit.Verdict | None = None
+
     def __init__(self, user, *args, request=None, **kwargs):
         super().__init__(user, *args, **kwargs)
         self.request = request
 
     def clean_old_password(self):
         old_password = self.cleaned_data["old_password"]
-        check_current_password(self.user, old_password, self.request)
+        try:
+            check_current_password(self.user, old_password, self.request)
+        except Throttled as error:
+            self.throttled = error.verdict
+            raise
         return old_password
 
 
@@ -58,7 +74,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             verdict = ratelimit.peek(scope, ident)
             if not verdict.allowed:
                 self.throttled = verdict
-                raise _throttled(verdict)
+                raise Throttled(verdict)
         try:
             return super().clean()
         except ValidationError as error:

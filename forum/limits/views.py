@@ -10,21 +10,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import confirmation, ratelimit
-from .forms import ThrottledAuthenticationForm, ThrottledPasswordChangeForm
+from .forms import ThrottledAuthenticationForm, ThrottledPasswordChangeForm, throttled_response
 
 
-class LoginView(auth_views.LoginView):
-    form_class = ThrottledAuthenticationForm
-
+class _AnswersThrottledWith429:
     def form_invalid(self, form):
         response = super().form_invalid(form)
-        if form.throttled is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(max(1, form.throttled.retry_after))
-        return response
+        return throttled_response(response, form.throttled) if form.throttled is not None else response
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
+class LoginView(_AnswersThrottledWith429, auth_views.LoginView):
+    form_class = ThrottledAuthenticationForm
+
+
+class PasswordChangeView(_AnswersThrottledWith429, auth_views.PasswordChangeView):
     """Django's password change; wrong old passwords count as failed logins (the form)."""
 
     form_class = ThrottledPasswordChangeForm

@@ -116,7 +116,8 @@ def test_wrong_current_passwords_elsewhere_count_as_failed_logins(member, login_
         wrong = session.post(path, {field: "wrong password", **extra}, REMOTE_ADDR="198.51.100.7", **EN)
         assert wrong.status_code in (200, 400) and "not your current password" in wrong.content.decode().replace("&#x27;", "'")
     right = session.post(path, {field: PASSWORD, **extra}, REMOTE_ADDR="198.51.100.7", **EN)
-    assert right.status_code in (200, 400) and "Too many failed logins" in right.content.decode()
+    assert right.status_code == 429 and "Too many failed logins" in right.content.decode()
+    assert right["Retry-After"] == "900"
     member.refresh_from_db()
     assert member.is_active and member.check_password(PASSWORD)  # neither deleted nor changed
     assert log_in(member.username, PASSWORD, ip="203.0.113.80").status_code == 429  # and the login is blocked too
