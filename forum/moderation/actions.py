@@ -177,11 +177,16 @@ def restore_post(*, post, actor, reason: str) -> ModerationLog:
 
 
 @transaction.atomic
-def approve_post(*, post, actor, reason: str) -> ModerationLog:
-    """Publish a post held for approval; for a reported post, keep it and dismiss the reports."""
+def approve_post(*, post, actor, reason: str, seen: str | None = None) -> ModerationLog:
+    """Publish a post held for approval; for a reported post, keep it and dismiss the reports.
+    `seen`: the post's edit stamp (`edit_stamp`) on the page the moderator decided from; an
+    author's edit since then refuses the approval, which would publish text nobody read."""
     reason = clean_reason(reason)
     post = _locked_post(post)
     _require(actor, post.thread.board)
+    if seen is not None and seen != edit_stamp(post):
+        raise ModerationRefused(_("The author changed this post after you opened it: read it again before "
+                                  "approving it."))
     if post.held and post.hidden_reason == HiddenReason.DELETED:
         raise ModerationRefused(_("This post was deleted for good: there is nothing to approve."))
     if post.held:
@@ -202,6 +207,11 @@ def approve_post(*, post, actor, reason: str) -> ModerationLog:
         raise ModerationRefused(_("This post is neither awaiting approval nor reported: nothing to approve."))
     _changed(post.thread, [post.pk])
     return entry
+
+
+def edit_stamp(post) -> str:
+    """What tells one version of a post's text from the next: when it was last edited."""
+    return post.edited_at.isoformat() if post.edited_at else ""
 
 
 @transaction.atomic

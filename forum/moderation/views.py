@@ -130,6 +130,10 @@ def post_act(request, pk):
         if data["action"] == "hide":
             done.append(actions.hide_post(post=post, actor=request.user, reason=data["reason"],
                                           category=data["category"]))
+        elif data["action"] == "approve":
+            # The version the moderator read (the form's `seen`): an edit since then refuses it.
+            done.append(actions.approve_post(post=post, actor=request.user, reason=data["reason"],
+                                             seen=request.POST.get("seen")))
         else:
             done.append(POST_ACTIONS[data["action"]](post=post, actor=request.user, reason=data["reason"]))
 

@@ -158,3 +158,20 @@ def test_moderation_pages_hold_no_inline_script_or_style(moderator_client, membe
         html = text(moderator_client.get(url))
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
         assert not re.search(r"\sstyle=|<style|\son[a-z]+=", html), url
+
+
+def test_approving_a_post_the_author_changed_since_the_page_was_opened_is_refused(member, moderator_client):
+    (held,) = fill(member, held=1, reported=0)
+    for page in ("/moderation/", f"/moderation/post/{held.pk}/"):  # both carry what they showed
+        assert re.search(r'name="seen" value=""', text(moderator_client.get(page)))
+    actions.edit_post(post=held, user=held.author, fields=actions.PostFields(body="あとで差し替えた本文"), held=True)
+    url = f"/moderation/post/{held.pk}/act/"
+    stale = moderator_client.post(url, {"action": "approve", "reason": "問題なし", "seen": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    assert stale.status_code == 400 and "changed this post after you opened it" in text(stale)
+    held.refresh_from_db()
+    assert held.held  # still waiting: nothing unread went public
+    # The page shown again carries the new version, and approving from it works.
+    seen = re.search(r'name="seen" value="([^"]+)"', text(moderator_client.get(f"/moderation/post/{held.pk}/")))[1]
+    assert moderator_client.post(url, {"action": "approve", "reason": "問題なし", "seen": seen}).status_code == 302
+    held.refresh_from_db()
+    assert not held.held
