@@ -92,6 +92,14 @@ def test_the_list_newest_first_with_links_unread_marks_and_header_count(member_c
     assert page.index(f"{thread.get_absolute_url()}?page=2#p3") < page.index(f"{thread.get_absolute_url()}#p2")
     assert page.count("unread-mark") == 1 and "楽天を名乗るメール" in page and "シバケン" in page
     assert re.search(r'class="unread-count">\(1\)<', page)
+    # One notice marked read by its own button; the other stays new.
+    third = reply(thread, other_member)
+    page = text(member_client.get(LIST, HTTP_ACCEPT_LANGUAGE="en"))
+    assert page.count("Mark read</button>") == 2  # the two unread notices
+    one = Notification.objects.get(post=third)
+    assert f'name="notification" value="{one.pk}"' in page
+    member_client.post(reverse("watching:read"), {"notification": one.pk})
+    assert list(Notification.objects.filter(user=member, read_at__isnull=True).values_list("post", flat=True)) == [second.pk]
     response = member_client.post(reverse("watching:read"))
     assert response.status_code == 302 and response["Location"] == LIST
     assert not Notification.objects.filter(user=member, read_at__isnull=True).exists()
