@@ -101,7 +101,7 @@ def thread_detail(request, board, number):
                 page = _page_number(request, max(1, math.ceil(last_position / per_page)))
                 return pagecache.serve(request, ("thread", pk, version, per_page, page),
                                        lambda: _thread_detail(request, board, number, page))
-        elif (thread := _readers_thread(board, number)) is not None:
+        elif (thread := _visible_thread(request.user, board, number)) is not None:
             # No cache to look in: the thread's own query has the version the ETag needs.
             pages = max(1, math.ceil(thread.last_position / per_page))
             page = _page_number(request, pages)
@@ -153,10 +153,6 @@ def _visible_thread(user, board: str, number: int) -> Thread | None:
     kind, values = _reader(user)
     found = _thread_query(router.db_for_read(Thread), kind)(board, number, *values)
     return found[0] if found else None
-
-
-def _readers_thread(board: str, number: int) -> Thread | None:
-    return _visible_thread(AnonymousUser(), board, number)
 
 
 def _thread_detail(request, board: str, number: int, page: int | None = None):
