@@ -144,6 +144,9 @@ def fresh_page_cache():
         from forum.pagecache import local_pages
 
         local_pages.clear()  # each process's own copies, in front of any cache
+        from forum.templatetags import frame
+
+        frame.clear()  # parts of the page frame kept per process (tests change settings and URLs)
     yield
 
 
