@@ -84,3 +84,22 @@ def test_each_thread_runs_it_on_its_own_connection(member):
     worker.start()
     worker.join()
     assert errors == [] and answers == ["別のスレッドから"]
+
+
+def test_converters_are_worked_out_once_per_connection_and_still_applied(member, monkeypatch):
+    from django.db.models.sql.compiler import SQLCompiler
+
+    thread = factories.thread(user=member, replies=1)
+    expected = list(Post.objects.filter(thread=thread).order_by("position").values_list("posted_at", "hidden"))
+    asked = []
+    real = SQLCompiler.get_converters
+    monkeypatch.setattr(SQLCompiler, "get_converters", lambda self, expressions: asked.append(1) or real(self, expressions))
+    t = Precompiled.stand_in(0)
+    query = Precompiled(Post.objects.filter(thread_id=t).order_by("position").values_list("posted_at", "hidden"),
+                        "default", (t,))
+    for _ in range(3):
+        rows = query(thread.pk)
+        assert rows == expected
+        # converted as the ORM converts them: aware datetimes, booleans (SQLite stores 0/1)
+        assert all(moment.tzinfo is not None and hidden is False for moment, hidden in rows)
+    assert len(asked) == 1
