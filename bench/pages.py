@@ -173,6 +173,8 @@ def profile_calls(call, times: int) -> None:
     stats = pstats.Stats(profiler).strip_dirs()
     stats.sort_stats("cumulative").print_stats(40)
     stats.sort_stats("tottime").print_stats(25)
+    if os.environ.get("BENCH_PROFILE_CALLERS"):  # who calls a hot function: BENCH_PROFILE_CALLERS=functional.py:276
+        stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])
 
 
 if __name__ == "__main__":
