@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 
+from django.conf import settings
 from django.db import router, transaction
 from django.db.models import Exists
 from django.utils import timezone
@@ -69,9 +70,17 @@ def mark_read(user, ids=None) -> int:
 
 
 @transaction.atomic
-def set_digest(user, enabled: bool) -> DigestSetting:
-    setting, _ = DigestSetting.objects.update_or_create(user=user, defaults={"enabled": enabled})
+def set_digest(user, enabled: bool, language: str = "") -> DigestSetting:
+    """The member's digest on or off, written in `language` (the pages they use) from now on."""
+    defaults = {"enabled": enabled, **({"language": language} if language in dict(settings.LANGUAGES) else {})}
+    setting, _ = DigestSetting.objects.update_or_create(user=user, defaults=defaults)
     return setting
+
+
+def digest_language(user, language: str) -> None:
+    """The member switched the site's language: their digest follows (if they have one)."""
+    if language in dict(settings.LANGUAGES):
+        DigestSetting.objects.filter(user=user).exclude(language=language).update(language=language)
 
 
 @transaction.atomic

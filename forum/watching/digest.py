@@ -54,7 +54,7 @@ def send_digests() -> int:
         user = setting.user
         context = {"user": user, "threads": threads,
                    "notifications_link": settings.DAIOU_SITE_URL.rstrip("/") + reverse("watching:notifications")}
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(setting.language or settings.LANGUAGE_CODE):
             subject = " ".join(render_to_string("watching/digest_subject.txt", context).split())
             body = render_to_string("watching/digest_mail.txt", context)
         send_mail(subject, body, None, [user.email])

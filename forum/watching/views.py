@@ -36,7 +36,7 @@ def read(request):
 @login_required
 def digest(request):
     enabled = request.POST.get("enabled") == "on"
-    actions.set_digest(request.user, enabled)
+    actions.set_digest(request.user, enabled, language=request.LANGUAGE_CODE)
     messages.success(request, _("You will get a daily e-mail digest.") if enabled
                      else _("You will get no e-mail digest."))
     return redirect("watching:notifications")

@@ -59,3 +59,37 @@ def test_read_notices_and_hidden_posts_are_not_mailed(member, other_member, mode
     moderation.hide_post(post=hidden, actor=moderator, reason="宣伝", category="spam")
     call_command("send_digests", stdout=open("/dev/null", "w"))
     assert mail.outbox == []
+
+
+def test_the_digest_is_written_in_the_language_the_member_uses(member, other_member, client, settings):
+    from django.urls import reverse
+    from django.utils import translation
+
+    with translation.override("en"):
+        english = translation.gettext("Daiou: new replies in the threads you watch")
+    with translation.override("ja"):
+        japanese = translation.gettext("Daiou: new replies in the threads you watch")
+    assert english != japanese
+    thread = factories.thread(user=member)
+    client.force_login(member)
+    client.post(reverse("watching:digest"), {"enabled": "on"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert DigestSetting.objects.get(user=member).language == "en"
+    reply(thread, other_member)
+    call_command("send_digests", stdout=open("/dev/null", "w"))
+    assert mail.outbox[-1].subject == english
+    client.get(reverse("switch_language", args=["ja"]))  # switched: the digest follows
+    assert DigestSetting.objects.get(user=member).language == "ja"
+    reply(thread, other_member)
+    call_command("send_digests", stdout=open("/dev/null", "w"))
+    assert mail.outbox[-1].subject == japanese and len(mail.outbox) == 2
+
+
+def test_a_digest_set_without_a_language_is_in_the_sites(member, other_member, settings):
+    watching.set_digest(member, True, language="xx")  # not one of the site's: not kept
+    assert DigestSetting.objects.get(user=member).language == ""
+    reply(factories.thread(user=member), other_member)
+    call_command("send_digests", stdout=open("/dev/null", "w"))
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        assert mail.outbox[-1].subject == translation.gettext("Daiou: new replies in the threads you watch")
