@@ -31,7 +31,6 @@ from .moderation.forms import ModeratorEditForm
 from .moderation.models import ThreadRedirect
 from .moderation.queries import with_public_note
 from .moderation.roles import can_moderate, moderates_everything
-from .watching import actions as watching_actions
 from .precompiled import Precompiled
 from .links import allowed_hosts
 from .render import figure_html, render_markdown
@@ -563,8 +562,6 @@ def switch_language(request, code):
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
         target = reverse("home")
-    if request.user.is_authenticated:
-        watching_actions.digest_language(request.user, code)
     response = redirect(target)
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=365 * 24 * 3600, samesite="Lax",
                         secure=request.is_secure(), httponly=True)

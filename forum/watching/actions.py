@@ -77,8 +77,10 @@ def set_digest(user, enabled: bool, language: str = "") -> DigestSetting:
     return setting
 
 
-def digest_language(user, language: str) -> None:
-    """The member switched the site's language: their digest follows (if they have one)."""
+def digest_language_at_login(sender, request, user, **kwargs) -> None:
+    """A member's digest follows the language they log in with (switching languages is a plain
+    link, a GET, which writes nothing; logging in is a POST)."""
+    language = getattr(request, "LANGUAGE_CODE", "") if request is not None else ""
     if language in dict(settings.LANGUAGES):
         DigestSetting.objects.filter(user=user).exclude(language=language).update(language=language)
 

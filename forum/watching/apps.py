@@ -7,3 +7,10 @@ class WatchingConfig(AppConfig):
     label = "watching"
     verbose_name = _("Watching")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from .actions import digest_language_at_login
+
+        user_logged_in.connect(digest_language_at_login, dispatch_uid="watching.digest_language")

@@ -51,7 +51,7 @@ class DigestSetting(models.Model):
                                 primary_key=True)
     enabled = models.BooleanField(_("daily e-mail digest"), default=False)
     last_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # The language of the pages the member turned the digest on from (and switched to since):
+    # The language of the pages the member turned the digest on from (or last logged in with):
     # the mail is written in it. Empty: the site's language.
     language = models.CharField(_("language"), max_length=16, blank=True, default="", editable=False)
 

@@ -77,7 +77,12 @@ def test_the_digest_is_written_in_the_language_the_member_uses(member, other_mem
     reply(thread, other_member)
     call_command("send_digests", stdout=open("/dev/null", "w"))
     assert mail.outbox[-1].subject == english
-    client.get(reverse("switch_language", args=["ja"]))  # switched: the digest follows
+    client.get(reverse("switch_language", args=["ja"]))  # a GET: writes nothing
+    assert DigestSetting.objects.get(user=member).language == "en"
+    client.logout()  # (which forgets the cookies too)
+    client.get(reverse("switch_language", args=["ja"]))
+    client.post(reverse("login"), {"username": member.username, "password": factories.PASSWORD},
+                HTTP_ACCEPT_LANGUAGE="en")  # the language cookie from the switch wins
     assert DigestSetting.objects.get(user=member).language == "ja"
     reply(thread, other_member)
     call_command("send_digests", stdout=open("/dev/null", "w"))
