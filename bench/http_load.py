@@ -28,7 +28,9 @@ post, answered by a redirect). Anonymous scenarios send no cookie.
 Each result is appended to bench/results/http.json as soon as it is measured and skipped
 when it is there already (--force measures again), so a stopped run goes on where it was.
 Requests per second and wrk's latency percentiles are kept with the load average of the
-machine when the scenario started. `--report` writes the tables and, under them, issue 8's
+machine when the scenario started, and what each request cost in CPU while wrk ran (from /proc:
+gunicorn's processes, the database server's backends for this database, wrk itself, and the
+whole machine, in core-milliseconds per request): the share of the floor is a ratio of costs. `--report` writes the tables and, under them, issue 8's
 targets against these results (met, or missed by how much). A reply's own latency, without
 seven other clients ahead of it: `--scenarios reply --connections 1 --label c1`.
 """
@@ -40,6 +42,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -194,9 +197,10 @@ def run_database(args, results_path: Path, database: str, posts: int, scenarios:
             server_env["DAIOU_WORKERS"] = str(args.workers)
         if args.threads:
             server_env["DAIOU_THREADS"] = str(args.threads)
-        with server(server_env, database, posts, mode) as base:
+        with server(server_env, database, posts, mode) as (base, group):
+            probe = CpuProbe(group, env["DATABASE_URL"].rpartition("/")[2] if database == "postgres" else None)
             for scenario in todo:
-                result = measure(args, base, scenario, targets)
+                result = measure(args, base, scenario, targets, probe)
                 result.update(database=database, posts=posts, cache=mode, scenario=scenario, label=args.label,
                               note=args.note, workers=args.workers, threads=args.threads)
                 store(results_path, keys[(mode, scenario)], result)
@@ -309,7 +313,7 @@ def server(env: dict, database: str, posts: int, mode: str):
                 raise SystemExit(f"gunicorn did not start; see {log.name}")
             time.sleep(0.5)
         say(f"  gunicorn on {base}, page cache {mode}")
-        yield base
+        yield base, process.pid  # the master leads the process group of its workers
     finally:
         process.send_signal(signal.SIGTERM)  # the master stops its workers gracefully
         try:
@@ -341,7 +345,7 @@ def fetch(base: str, path: str, targets: dict, scenario: str) -> tuple[int, int,
         return error.code, len(error.read()), error.headers.get("X-Page-Cache", "")
 
 
-def measure(args, base: str, scenario: str, targets: dict) -> dict:
+def measure(args, base: str, scenario: str, targets: dict, probe: CpuProbe) -> dict:
     path = targets[scenario] if scenario != "reply" else targets["reply"]
     status, size, _ = fetch(base, path, targets, scenario)
     expected = 302 if scenario == "reply" else 200
@@ -357,10 +361,43 @@ def measure(args, base: str, scenario: str, targets: dict) -> dict:
         wrk(url, args.warmup, args.connections, script)
     _, _, cache_state = fetch(base, path, targets, scenario)
     load_average = round(os.getloadavg()[0], 2)
+    before = probe.read()
     result = wrk(url, args.duration, args.connections, script)
-    return {**result, "status": status, "bytes": size, "page_cache_header": cache_state,
+    cpu = {part: round((spent - before[part]) * 1000 / max(result["requests"], 1), 3)
+           for part, spent in probe.read().items()}
+    return {**result, "cpu_ms_per_request": cpu, "status": status, "bytes": size, "page_cache_header": cache_state,
             "load_average": load_average, "duration_s": args.duration, "connections": args.connections,
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
+
+
+class CpuProbe:
+    """CPU seconds spent so far by the server (its process group), the database server's backends
+    for one database (PostgreSQL; None for SQLite, which works inside the server), the programs
+    this script ran and waited for (wrk), and the whole machine. Differences around a wrk run,
+    over its requests, are each request's cost."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, group: int, database: str | None):
+        self.group, self.database = group, database
+
+    def read(self) -> dict:
+        server = backends = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                spent = (int(fields[11]) + int(fields[12])) / self.TICK  # utime + stime
+                if int(fields[2]) == self.group:
+                    server += spent
+                elif self.database and (entry / "cmdline").read_bytes().startswith(b"postgres: ") \
+                        and f" {self.database} ".encode() in (entry / "cmdline").read_bytes():
+                    backends += spent
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return {"server": server, "database": backends, "wrk": children.ru_utime + children.ru_stime,
+                "machine": (sum(busy) - busy[3] - busy[4]) / self.TICK}  # all but idle and iowait
 
 
 def wrk(url: str, duration: int, connections: int, script: Path | None) -> dict:
@@ -455,7 +492,7 @@ def report(data: dict) -> str:
                 if thread and floor:
                     lines.append(f"\nThread of 50 posts, page cache {mode}: "
                                  f"{thread['requests_per_s'] / floor['requests_per_s']:.0%} of the floor view's "
-                                 f"throughput, p99 {thread['p99_ms']:.1f} ms.")
+                                 f"throughput, p99 {thread['p99_ms']:.1f} ms.{cpu_line(thread, floor)}")
             alone = [r for r in data["runs"].values() if r.get("label") == ONE_CLIENT and r["scenario"] == "reply"
                      and r["posts"] == posts and r["database"] == database]
             for run in sorted(alone, key=lambda r: r["cache"]):
@@ -463,6 +500,21 @@ def report(data: dict) -> str:
                              f"--label {ONE_CLIENT}`), page cache {run['cache']}: {run['requests_per_s']:,.0f} "
                              f"replies/s, p50 {run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms.")
     return "\n".join(lines + targets(runs)).lstrip("\n")
+
+
+def cpu_line(thread: dict, floor: dict) -> str:
+    """What a thread page and a floor request each cost the machine, where it was measured."""
+    if "cpu_ms_per_request" not in thread or "cpu_ms_per_request" not in floor:
+        return ""
+
+    def parts(cpu: dict) -> str:
+        named = [f"server {cpu['server']:.2f}", f"wrk {cpu['wrk']:.2f}"]
+        if cpu["database"]:
+            named.insert(1, f"database server {cpu['database']:.2f}")
+        return f"{cpu['machine']:.2f} ({', '.join(named)})"
+
+    return (f" CPU per request, in core-milliseconds: the thread page {parts(thread['cpu_ms_per_request'])}, "
+            f"the floor {parts(floor['cpu_ms_per_request'])}.")
 
 
 def targets(runs: list[dict]) -> list[str]:
