@@ -391,8 +391,8 @@ class CpuProbe:
                 spent = (int(fields[11]) + int(fields[12])) / self.TICK  # utime + stime
                 if int(fields[2]) == self.group:
                     server += spent
-                elif self.database and (entry / "cmdline").read_bytes().startswith(b"postgres: ") \
-                        and f" {self.database} ".encode() in (entry / "cmdline").read_bytes():
+                elif self.database and (command := (entry / "cmdline").read_bytes()).startswith(b"postgres: ") \
+                        and f" {self.database} ".encode() in command:
                     backends += spent
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

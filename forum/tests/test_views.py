@@ -67,6 +67,12 @@ def test_long_threads_are_paged_by_position(client, member, settings):
     assert re.findall(r'<article[^>]* id="p(\d+)"', last) == ["11", "12"]
     assert client.get(url + "?page=4").status_code == 404
     assert client.get(url + "?page=abc").status_code == 404
+    # The page list, above and below the posts, only where there is more than one page.
+    assert second.count('<nav class="pagination"') == 2
+    assert re.findall(r'<li>(?:<a href="\?page=(\d)">|<span aria-current="page">(\d))', second)[:3] == [
+        ("1", ""), ("", "2"), ("3", "")]
+    short = factories.thread(user=member, replies=4)
+    assert 'class="pagination"' not in text(client.get(short.get_absolute_url()))
 
 
 def test_reply_links_back_to_the_post_it_answers_on_its_page(member_client, member, settings):
