@@ -147,11 +147,6 @@ class ThreadQuerySet(models.QuerySet):
         return self.filter(Q(hidden=False) & (~_held_start() | Q(originator_id=user_id))
                            | Q(board__in=roles.boards_moderated_by(user_id)))
 
-    def numbered(self, board_slug: str, number: int):
-        """The thread NO. `number` of a board, or None. Unordered: first() would add the default
-        ordering, a join to the board's position that only costs time to build."""
-        return next(iter(self.filter(board__slug=board_slug, number=number).order_by()[:1]), None)
-
 
 class Thread(models.Model):
     board = models.ForeignKey(Board, on_delete=models.PROTECT, related_name="threads")

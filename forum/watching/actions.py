@@ -72,7 +72,7 @@ def mark_read(user, ids=None) -> int:
 @transaction.atomic
 def set_digest(user, enabled: bool, language: str = "") -> DigestSetting:
     """The member's digest on or off, written in `language` (the pages they use) from now on."""
-    defaults = {"enabled": enabled, **({"language": language} if language in dict(settings.LANGUAGES) else {})}
+    defaults = {"enabled": enabled, **({"language": language} if _site_language(language) else {})}
     setting, _ = DigestSetting.objects.update_or_create(user=user, defaults=defaults)
     return setting
 
@@ -81,8 +81,12 @@ def digest_language_at_login(sender, request, user, **kwargs) -> None:
     """A member's digest follows the language they log in with (switching languages is a plain
     link, a GET, which writes nothing; logging in is a POST)."""
     language = getattr(request, "LANGUAGE_CODE", "") if request is not None else ""
-    if language in dict(settings.LANGUAGES):
+    if _site_language(language):
         DigestSetting.objects.filter(user=user).exclude(language=language).update(language=language)
+
+
+def _site_language(code: str) -> bool:
+    return code in dict(settings.LANGUAGES)
 
 
 @transaction.atomic
