@@ -51,8 +51,19 @@ def test_named_rows_match_the_orms_and_constants_stay_apart_from_stand_ins(membe
         expected = list(Post.objects.filter(thread=thread, held=False, position__gte=first, position__lte=last)
                         .order_by("position").values_list("pk", "position", "posted_at", "reply_to__position",
                                                           named=True))
-        assert query(thread.pk, first, last) == expected
+        got = query(thread.pk, first, last)
+        assert got == expected and all(type(a) is type(b) for a, b in zip(got, expected))
     assert [row.position for row in query(thread.pk, 1, 5)] == [1, 2, 4, 5]
+    assert query(thread.pk, 1, 5)[0].posted_at.tzinfo is not None  # converted as the ORM converts
+
+
+def test_named_rows_run_on_the_connections_cursor_so_they_are_counted(member, django_assert_num_queries):
+    thread = factories.thread(user=member, replies=1)
+    t = Precompiled.stand_in(0)
+    query = Precompiled(Post.objects.filter(thread_id=t).values_list("position", named=True), "default", (t,))
+    with django_assert_num_queries(1) as captured:
+        assert sorted(row.position for row in query(thread.pk)) == [1, 2]
+    assert str(thread.pk) in captured.captured_queries[0]["sql"]
 
 
 def test_a_stand_in_the_query_lost_or_a_wrong_number_of_values_is_refused():
