@@ -7,13 +7,17 @@ JAPAN = ZoneInfo("Asia/Tokyo")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(100))
+
+
 def post_stamp(moment: datetime) -> str:
     """2020/09/08 (Tue) 14:54 — Japan time, English weekday, whatever the reader's language."""
     local = moment.astimezone(JAPAN) if moment.tzinfo else moment
-    # Written out by hand (strftime twice was most of a thread page's time per post), with %
-    # (half the time of an f-string's format specifications).
-    return "%04d/%02d/%02d (%s) %02d:%02d" % (
-        local.year, local.month, local.day, WEEKDAYS[local.weekday()], local.hour, local.minute)
+    # Written out by hand: strftime twice was most of a thread page's time per post, and "%02d"
+    # formatting still a tenth of its posts' HTML; two digits are looked up.
+    two = _TWO_DIGITS
+    return (f"{local.year:04d}/{two[local.month]}/{two[local.day]} ({WEEKDAYS[local.weekday()]}) "
+            f"{two[local.hour]}:{two[local.minute]}")
 
 
 def author_label(name: str, handle: str = "", device: str = "", os: str = "") -> str:
