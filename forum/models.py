@@ -214,12 +214,28 @@ class PostQuerySet(models.QuerySet):
 
     def page_rows(self):
         """What a thread page shows of each post (forum.post_html), as named rows: making 50
-        model instances cost more than writing their HTML."""
-        return self.values_list(*PAGE_ROW_FIELDS, named=True)
+        model instances cost more than writing their HTML. The HTML comes as the UTF-8 bytes
+        the page sends (`html_utf8`): decoding it to text and encoding it again for the
+        response was a sixth of an uncached thread page."""
+        return self.annotate(html_utf8=Utf8Bytes("html")).values_list(*PAGE_ROW_FIELDS, named=True)
 
 
+class Utf8Bytes(models.Func):
+    """A text column as its UTF-8 bytes (both databases store text as UTF-8: no conversion)."""
+
+    output_field = models.BinaryField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS BLOB)", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        # Not ::bytea, which would read backslashes in the text as escapes.
+        return self.as_sql(compiler, connection, template="convert_to(%(expressions)s, 'UTF8')", **extra)
+
+
+# The annotation last: values_list() puts annotations after the fields, so the rows need no reordering.
 PAGE_ROW_FIELDS = ("pk", "position", "author_id", "author_name", "handle", "device", "os", "posted_at", "subtitle",
-                   "html", "format", "hidden", "hidden_reason", "held", "edited_at", "reply_to__position")
+                   "format", "hidden", "hidden_reason", "held", "edited_at", "reply_to__position", "html_utf8")
 
 
 class Post(models.Model):

@@ -14,6 +14,7 @@ from django.db import router, transaction
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from incidents import mail as mail_parser
 
-from . import actions, pagecache, quoting
+from . import actions, pagecache, post_html, quoting
 from .limits import confirmation, gate, ratelimit
 from .figures import actions as figure_actions
 from .forms import DraftForm, FigureForm, ProfileForm, ReplyForm, SignupForm, ThreadForm
@@ -175,14 +176,17 @@ def _thread_page(request, thread: Thread, page: int, pages: int, per_page: int):
     posts = _posts_query(router.db_for_read(Post), kind, per_page)(
         thread.pk, (page - 1) * per_page + 1, page * per_page, *values)
     canonical = thread.get_absolute_url() + (f"?page={page}" if page > 1 else "")
-    return render(request, "forum/thread.html", {
-        "thread": thread, "board": thread.board, "posts": posts, "page": page, "pages": pages,
-        "page_range": range(1, pages + 1), "per_page": per_page,
+    moderator = can_moderate(request.user, thread.board)
+    page_html = render_to_string("forum/thread.html", {
+        "thread": thread, "board": thread.board, "page": page, "pages": pages,
+        "page_range": range(1, pages + 1), "per_page": per_page, "posts_slot": post_html.SLOT,
         # Search engines keep no copy of hidden threads or of pages with a hidden post.
         "canonical": request.build_absolute_uri(canonical),
         "noindex": thread.hidden or any(post.hidden for post in posts),
-        "moderator": can_moderate(request.user, thread.board),
-    })
+        "moderator": moderator,
+    }, request)
+    return HttpResponse(post_html.page_with_posts(page_html, post_html.thread_posts_html(
+        posts, thread=thread, user=request.user, moderator=moderator, per_page=per_page)))
 
 
 def _moved_thread(request, board: str, number: int):

@@ -1,15 +1,8 @@
 from django import template
 
-from .. import headers, post_html
+from .. import headers
 
 register = template.Library()
-
-
-@register.simple_tag
-def thread_posts(posts, thread, user, moderator, per_page):
-    """The posts of a thread page, written by forum/post_html.py (a partial per post took most
-    of the page's time)."""
-    return post_html.thread_posts_html(posts, thread=thread, user=user, moderator=moderator, per_page=per_page)
 
 
 @register.simple_tag

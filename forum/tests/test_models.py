@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 
 from forum import actions
 from forum.counters import rebuild_counters
-from forum.models import RESERVED_BOARD_SLUGS, Board, Profile, Thread, Volume, name_key
+from forum.models import RESERVED_BOARD_SLUGS, Board, Post, Profile, Thread, Volume, name_key
 from forum.tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +99,15 @@ def test_the_first_post_carries_the_members_name_and_the_threads_originator(memb
     post = thread.posts.get()
     assert thread.originator_name == post.author_name == "磯津千由紀"
     assert (post.handle, post.device, post.os) == ("寫眞機廢人", "ThinkPad T520", "Win10Pro64bit")
+
+
+def test_page_rows_carry_each_posts_html_as_the_utf8_the_page_sends(member):
+    """PostQuerySet.page_rows reads the HTML as bytes (forum.models.Utf8Bytes): on PostgreSQL by
+    convert_to(), not ::bytea, which would take the backslashes of the text for escapes."""
+    thread = factories.thread(user=member, replies=1)
+    html = '<p>楽天 \\x41 \\\\ \\001 “引用” 𠮷 &amp;</p>'
+    Post.objects.filter(thread=thread, position=2).update(html=html)
+    rows = {row.position: row for row in Post.objects.filter(thread=thread).page_rows()}
+    assert rows[2].html_utf8 == html.encode("utf-8")
+    first = Post.objects.get(thread=thread, position=1)
+    assert bytes(rows[1].html_utf8) == first.html.encode("utf-8")

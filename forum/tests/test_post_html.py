@@ -13,7 +13,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.template import engines
 from django.utils import timezone, translation
 
-from forum import actions
+from forum import actions, post_html
 from forum.archive_io import import_volume
 from forum.models import Post, Thread
 from forum.moderation.roles import can_moderate
@@ -112,3 +112,23 @@ def test_the_cases_cover_what_a_post_can_show(cases, client, moderator_client, n
         assert needle in pages, needle
     locked = client.get(cases[1].get_absolute_url()).content.decode()
     assert "?to=" not in locked
+
+
+def test_the_posts_go_into_their_slot_once_and_a_title_cannot_spell_the_slot(member, client, settings):
+    """The posts' bytes are put where the template wrote post_html.SLOT: a title holding the
+    slot's very text is escaped like any text, so it stays a title."""
+    settings.DAIOU_PAGE_CACHE = False
+    thread = factories.thread(user=member, title=f"{post_html.SLOT} 偽のスロット", replies=2)
+    page = client.get(thread.get_absolute_url()).content.decode()
+    assert page.count("<article") == 3 and str(post_html.SLOT) not in page
+    assert "&lt;!--posts" in page  # the title, escaped, where the heading shows it
+    assert page.index("<article") > page.index('class="thread-heading"')
+
+
+def test_a_page_without_its_slot_or_with_two_is_refused_not_sent_without_posts():
+    slot = str(post_html.SLOT)
+    assert post_html.page_with_posts(f"<main>{slot}</main>", "<article>記事</article>".encode()) \
+        == "<main><article>記事</article></main>".encode()
+    for rendered in ("<main></main>", f"{slot}{slot}"):
+        with pytest.raises(ValueError, match="slot"):
+            post_html.page_with_posts(rendered, b"<article></article>")
