@@ -110,6 +110,13 @@ class Precompiled:
         """What NamedValuesListIterable yields, straight from the cursor (Django's
         SQLCompiler.apply_converters, without its generators)."""
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                from psycopg.pq import Format
+
+                # Rows in binary: bytea as it is stored (in text results it comes as hex, and
+                # libpq's unescaping of a thread page's 55 KB of posts cost more than reading
+                # the rest of their rows), numbers and times without parsing.
+                cursor.cursor.format = Format.BINARY
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         row_class, new = self._row_class, tuple.__new__
