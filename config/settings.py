@@ -139,6 +139,7 @@ if DATABASE_URL.startswith("sqlite:///"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["ENGINE"] = "config.sqlite"  # Django's, converting a statement's placeholders once (config/sqlite/base.py)
     _db["OPTIONS"] = {
         # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
         # instead of failing half-way with "database is locked"; WAL lets readers go on.

@@ -29,7 +29,7 @@ def test_nothing_set_means_sqlite_under_var_debug_on_and_local_memory_cache(tmp_
     values = settings_in({"DAIOU_VAR_DIR": str(tmp_path)},
                          "[s.DEBUG, s.DATABASES['default']['ENGINE'], str(s.DATABASES['default']['NAME']),"
                          " s.CACHES['default']['BACKEND'], s.TIME_ZONE, s.LANGUAGE_CODE]")
-    assert values == [True, "django.db.backends.sqlite3", str(tmp_path / "daiou.sqlite3"),
+    assert values == [True, "config.sqlite", str(tmp_path / "daiou.sqlite3"),
                       "django.core.cache.backends.locmem.LocMemCache", "Asia/Tokyo", "ja"]
     assert (tmp_path / "secret_key").exists(), "a local secret is made once, outside git"
 
