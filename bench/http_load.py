@@ -117,6 +117,8 @@ def main() -> None:
     parser.add_argument("--label", default="", help="added to each result's key (e.g. a server setting tried)")
     parser.add_argument("--note", default="", help="kept with each result (what else ran on the machine)")
     parser.add_argument("--force", action="store_true", help="measure again what is in the results already")
+    parser.add_argument("--fill-steps", default="fill,render,indicators,search",
+                        help="fill_corpus's steps to run first (default all; the page scenarios need fill,render)")
     parser.add_argument("--results", default=str(RESULTS))
     parser.add_argument("--report", action="store_true", help="only write the results into docs/benchmarks.md")
     parser.add_argument("--prepare", help=argparse.SUPPRESS)  # the worker step, inside Django
@@ -177,7 +179,8 @@ def run_database(args, results_path: Path, database: str, posts: int, scenarios:
         create_postgres_database(env["DATABASE_URL"])
     manage(env, "migrate", "--no-input", "--verbosity", "0")
     started = time.monotonic()
-    manage(env, "fill_corpus", "--posts", str(posts), "--long-threads", ",".join(map(str, LONG_THREADS)))
+    manage(env, "fill_corpus", "--posts", str(posts), "--long-threads", ",".join(map(str, LONG_THREADS)),
+           "--steps", args.fill_steps)
     say(f"  database ready in {time.monotonic() - started:.0f} s")
     manage(env, "collectstatic", "--no-input", "--verbosity", "0")
     page_file = VAR / f"bench-http-page-{database}-{posts}.html"
