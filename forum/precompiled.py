@@ -15,10 +15,13 @@ runs `as_sql()` for its SQL and parameters, keeps after it what its iterable rea
 selected columns, which depend only on those columns and the connection: worked out once per
 connection here (each time, they were half of the thread query's time on the Python side).
 Each call works on its own copy of the compiler, bound to the calling thread's connection.
-Named rows (`values_list(named=True)`) skip Django's iterable altogether: the SQL runs on the
-connection's cursor (so it is counted, logged and wrapped as any query) and the rows get the
-same converters and the same namedtuple class; for the thread page's 50 posts the iterable's
-chunking, copying and queryset cloning cost a third as much as the query itself.
+Named rows (`values_list(named=True)`) and plain model instances (with select_related and
+annotations) skip Django's iterable: the SQL runs on the connection's cursor (so it is counted,
+logged and wrapped as any query; on PostgreSQL with binary results), the rows get the same
+converters, and become the same namedtuples, or instances made as ModelIterable makes them
+(`Model.from_db`, Django's populators for the related rows, the annotations set). For the
+thread page the iterable's chunking, copying and queryset cloning cost a third as much as the
+queries themselves.
 """
 
 from __future__ import annotations
@@ -27,12 +30,15 @@ import copy
 import weakref
 
 from django.db import connections
-from django.db.models.query import NamedValuesListIterable
+from django.db.models.query import ModelIterable, NamedValuesListIterable, get_related_populators
 from django.db.models.utils import create_namedtuple_class
 
 # Stand-ins are values no request sends and no query holds as a constant; each kind (str or
 # int) is told apart from a real value by its type and value together (False == 0 in Python).
 _STAND_IN_BASE = 987_654_000
+
+
+_TEXT_ONLY = {"JSONField", "GenericIPAddressField", "IPAddressField"}
 
 
 def _slot(param, slots: dict) -> int | None:
@@ -64,11 +70,27 @@ class Precompiled:
         self._arity = len(stand_ins)
         # connection → the converters of the selected columns (one connection per thread)
         self._converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._row_class = None
-        if self.queryset._iterable_class is NamedValuesListIterable:
-            query = self.queryset.query
+        self._row_class = self._model = None
+        # Binary results from PostgreSQL, unless a column is one Django reads from text only
+        # (its psycopg loaders for jsonb and inet are text loaders).
+        self._binary = not any(
+            column[0].output_field.get_internal_type() in _TEXT_ONLY for column in compiler.select[:compiler.col_count])
+        queryset = self.queryset
+        if queryset._iterable_class is NamedValuesListIterable:
+            query = queryset.query
             self._row_class = create_namedtuple_class(
-                *(self.queryset._fields or (*query.extra_select, *query.values_select, *query.annotation_select)))
+                *(queryset._fields or (*query.extra_select, *query.values_select, *query.annotation_select)))
+        elif (queryset._iterable_class is ModelIterable and not queryset._known_related_objects
+              and not queryset._prefetch_related_lookups and not queryset._fetch_mode.track_peers):
+            # What ModelIterable works out before its loop, once (its populators keep no row).
+            klass_info, select = compiler.klass_info, compiler.select
+            fields = klass_info["select_fields"]
+            self._model = klass_info["model"]
+            self._model_columns = slice(fields[0], fields[-1] + 1)
+            self._init_list = [column[0].target.attname for column in select[self._model_columns]]
+            self._fetch_mode = queryset._fetch_mode
+            self._populators = get_related_populators(klass_info, select, alias, self._fetch_mode)
+            self._annotations = list(compiler.annotation_col_map.items())
 
     @staticmethod
     def stand_in(n: int, kind: type = int):
@@ -89,6 +111,8 @@ class Precompiled:
         connection = connections[self.alias]
         if self._row_class is not None:
             return self._named_rows(connection, params)
+        if self._model is not None:
+            return self._instances(connection, params)
         compiler = copy.copy(self._compiler)
         compiler.connection = connection
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
@@ -106,24 +130,22 @@ class Precompiled:
                 [s[0] for s in compiler.select[0: compiler.col_count]])
         return converters
 
-    def _named_rows(self, connection, params) -> list:
-        """What NamedValuesListIterable yields, straight from the cursor (Django's
-        SQLCompiler.apply_converters, without its generators)."""
+    def _rows(self, connection, params) -> list:
+        """The rows, converted as SQLCompiler.apply_converters converts them (as lists)."""
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+            if self._binary and connection.vendor == "postgresql":
                 from psycopg.pq import Format
 
                 # Rows in binary: bytea as it is stored (in text results it comes as hex, and
                 # libpq's unescaping of a thread page's 55 KB of posts cost more than reading
-                # the rest of their rows), numbers and times without parsing.
+                # the rest of their rows), numbers and times without parsing or formatting.
                 cursor.cursor.format = Format.BINARY
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
-        row_class, new = self._row_class, tuple.__new__
         converters = [(at, convs, expression) for at, (convs, expression) in self._converters_for(connection).items()]
         if not converters:
-            return [new(row_class, row) for row in rows]
-        named = []
+            return rows
+        converted = []
         for row in rows:
             row = list(row)
             for at, convs, expression in converters:
@@ -131,5 +153,25 @@ class Precompiled:
                 for convert in convs:
                     value = convert(value, expression, connection)
                 row[at] = value
-            named.append(new(row_class, row))
-        return named
+            converted.append(row)
+        return converted
+
+    def _named_rows(self, connection, params) -> list:
+        """What NamedValuesListIterable yields."""
+        row_class, new = self._row_class, tuple.__new__
+        return [new(row_class, row) for row in self._rows(connection, params)]
+
+    def _instances(self, connection, params) -> list:
+        """What ModelIterable yields (for a queryset without known related objects, prefetches
+        or peers)."""
+        model, columns, init_list, alias = self._model, self._model_columns, self._init_list, self.alias
+        fetch_mode = self._fetch_mode
+        instances = []
+        for row in self._rows(connection, params):
+            instance = model.from_db(alias, init_list, row[columns], fetch_mode=fetch_mode)
+            for populator in self._populators:
+                populator.populate(row, instance)
+            for name, at in self._annotations:
+                setattr(instance, name, row[at])
+            instances.append(instance)
+        return instances

@@ -27,7 +27,8 @@ def test_model_instances_with_related_rows_and_annotations_match_the_orms(member
     factories.thread(user=member, title="二つ目", board_slug="chat")
     query = readers_thread()
     for slug, number in (("info", first.number), ("chat", first.number)):
-        [got] = query(slug, number)
+        with django_assert_num_queries(1):  # on the connection's cursor: counted as any query
+            [got] = query(slug, number)
         expected = with_public_note(Thread.objects.select_related("board", "volume")).get(
             board__slug=slug, number=number)
         assert type(got) is Thread and got.pk == expected.pk and got.title == expected.title
@@ -36,7 +37,26 @@ def test_model_instances_with_related_rows_and_annotations_match_the_orms(member
         assert got.created_at == expected.created_at and got.started_on == expected.started_on
         with django_assert_num_queries(0):  # the board and volume came with the thread
             assert (got.board.slug, got.volume.number) == (slug, expected.volume.number)
+        assert (got._state.adding, got._state.db, got.board._state.db) == (False, "default", "default")
+        assert got.last_posted_at == expected.last_posted_at and got.last_posted_at.tzinfo is not None
+        assert {f.attname: getattr(got, f.attname) for f in Thread._meta.concrete_fields} \
+            == {f.attname: getattr(expected, f.attname) for f in Thread._meta.concrete_fields}
     assert query("info", first.number + 10) == [] and query("nope", first.number) == []
+
+
+def test_a_moved_threads_note_and_its_json_come_as_the_orms(member, moderator):
+    """The moderation note's details are JSON: read from text on PostgreSQL (Django's loader)."""
+    from forum.models import Board
+    from forum.moderation import actions as moderation_actions
+
+    thread = factories.thread(user=member, title="移すスレッド")
+    moved = moderation_actions.move_thread(thread=thread, board=Board.objects.get(slug="chat"), actor=moderator,
+                                           reason="話題違い")
+    [got] = readers_thread()("chat", moved.number)
+    expected = with_public_note(Thread.objects.select_related("board", "volume")).get(pk=moved.pk)
+    assert got.moderation_action == expected.moderation_action and got.moderation_action
+    assert got.moderation_details == expected.moderation_details and isinstance(got.moderation_details, dict)
+    assert got.moderation_at == expected.moderation_at
 
 
 def test_named_rows_match_the_orms_and_constants_stay_apart_from_stand_ins(member):
