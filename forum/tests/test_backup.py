@@ -89,7 +89,7 @@ def run(args, env, *, code=None):
 
 
 def database_url(settings_dict) -> str:
-    if settings_dict["ENGINE"].endswith("sqlite3"):
+    if "postgresql" not in settings_dict["ENGINE"]:  # SQLite: Django's backend or config.sqlite
         return f"sqlite:///{settings_dict['NAME']}"
     host, port = settings_dict.get("HOST") or "127.0.0.1", settings_dict.get("PORT") or 5432
     return f"postgres://{settings_dict['USER']}@{host}:{port}/{settings_dict['NAME']}"
