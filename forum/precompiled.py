@@ -17,7 +17,8 @@ connection here (each time, they were half of the thread query's time on the Pyt
 Each call works on its own copy of the compiler, bound to the calling thread's connection.
 Named rows (`values_list(named=True)`) and plain model instances (with select_related and
 annotations) skip Django's iterable: the SQL runs on the connection's cursor (so it is counted,
-logged and wrapped as any query; on PostgreSQL with binary results), the rows get the same
+logged and wrapped as any query; on PostgreSQL with binary results unless a column is one Django
+reads from text only), the rows get the same
 converters, and become the same namedtuples, or instances made as ModelIterable makes them
 (`Model.from_db`, Django's populators for the related rows, the annotations set). For the
 thread page the iterable's chunking, copying and queryset cloning cost a third as much as the
@@ -37,7 +38,8 @@ from django.db.models.utils import create_namedtuple_class
 # int) is told apart from a real value by its type and value together (False == 0 in Python).
 _STAND_IN_BASE = 987_654_000
 
-
+# Columns Django's PostgreSQL backend reads with text loaders only (jsonb, inet): a query
+# selecting one keeps text results.
 _TEXT_ONLY = {"JSONField", "GenericIPAddressField", "IPAddressField"}
 
 
