@@ -200,7 +200,8 @@ def run_database(args, results_path: Path, database: str, posts: int, scenarios:
             server_env["DAIOU_WORKERS"] = str(args.workers)
         if args.threads:
             server_env["DAIOU_THREADS"] = str(args.threads)
-        with server(server_env, database, posts, mode) as (base, group):
+        with server(server_env, VAR / f"bench-http-gunicorn-{database}-{posts}-{mode}.log") as (base, group):
+            say(f"  gunicorn on {base}, page cache {mode}")
             probe = CpuProbe(group, env["DATABASE_URL"].rpartition("/")[2] if database == "postgres" else None)
             for scenario in todo:
                 result = measure(args, base, scenario, targets, probe)
@@ -295,16 +296,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(env: dict, database: str, posts: int, mode: str):
+def server(env: dict, log_path: Path, *, wrapper: tuple = (), app: str = "config.wsgi", options: tuple = (),
+           start_seconds: int = 120):
+    """gunicorn with config/gunicorn.conf.py on a free port of 127.0.0.1, once it answers: yields
+    its address and the master's pid (which leads the process group of its workers). `wrapper`
+    runs it under another program (bench/instructions.py: valgrind)."""
     port = free_port()
-    log = (VAR / f"bench-http-gunicorn-{database}-{posts}-{mode}.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "-c", "config/gunicorn.conf.py", "config.wsgi"],
+        [*wrapper, *([PYTHON] if wrapper else []), str(Path(PYTHON).parent / "gunicorn"),
+         "-c", "config/gunicorn.conf.py", *options, app],
         env={**env, "DAIOU_BIND": f"127.0.0.1:{port}"}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + start_seconds
         while True:
             try:
                 with urllib.request.urlopen(base + "/robots.txt", timeout=5) as response:
@@ -315,8 +321,7 @@ def server(env: dict, database: str, posts: int, mode: str):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn did not start; see {log.name}")
             time.sleep(0.5)
-        say(f"  gunicorn on {base}, page cache {mode}")
-        yield base, process.pid  # the master leads the process group of its workers
+        yield base, process.pid
     finally:
         process.send_signal(signal.SIGTERM)  # the master stops its workers gracefully
         try:

@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -92,19 +89,13 @@ def measure_database(args, toggle: Path, database: str, posts: int, scenarios: l
     dumps = VAR / "callgrind"
     shutil.rmtree(dumps, ignore_errors=True)
     dumps.mkdir()
-    port = http_load.free_port()
     server_env = {**env, "DAIOU_PAGE_CACHE": "0", "DAIOU_BENCH_BYTES": str(page_file), "DAIOU_WORKERS": "1",
-                  "DAIOU_THREADS": "1", "DAIOU_BIND": f"127.0.0.1:{port}", "DAIOU_CALLGRIND_TOGGLE": str(toggle)}
-    log = (VAR / f"bench-instructions-{database}-{posts}.log").open("w")
-    process = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={dumps}/callgrind.%p",
-         http_load.PYTHON, str(Path(http_load.PYTHON).parent / "gunicorn"), "-c", "config/gunicorn.conf.py",
-         "--timeout", "900", "bench.callgrind_wsgi:application"],
-        env=server_env, cwd=http_load.REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+                  "DAIOU_THREADS": "1", "DAIOU_CALLGRIND_TOGGLE": str(toggle)}
     counts = {}
-    try:
-        wait_for(base, process, log.name)
+    with http_load.server(
+            server_env, VAR / f"bench-instructions-{database}-{posts}.log", app="bench.callgrind_wsgi:application",
+            wrapper=("valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={dumps}/callgrind.%p"),
+            options=("--timeout", "900"), start_seconds=300) as (base, _):
         print(f"== {database}, {posts:,} posts (gunicorn under callgrind, one worker)", flush=True)
         for scenario in scenarios:
             path = targets[scenario]
@@ -117,24 +108,7 @@ def measure_database(args, toggle: Path, database: str, posts: int, scenarios: l
             http_load.fetch(base, "/__callgrind/stop", targets, "")
             counts[scenario] = instructions(dumps, known) // args.requests
             print(f"  {scenario:18} {counts[scenario]:>12,} instructions a request", flush=True)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
-        log.close()
     return counts
-
-
-def wait_for(base: str, process, log: str) -> None:
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            if http_load.fetch(base, "/robots.txt", {}, "")[0] == 200:
-                return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"gunicorn did not start under valgrind; see {log}")
-        time.sleep(1)
 
 
 def check(answer: tuple, path: str) -> None:

@@ -28,7 +28,6 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = 30
 graceful_timeout = 30
 keepalive = 5  # seconds an idle keep-alive connection stays open (gthread workers)
-# Workers are replaced now and then, so a slow leak never grows for good.
 # Workers are not replaced after a number of requests (gunicorn's default). Replacing one costs
 # it 0.3–0.7 s, and workers under the same load reach the count together: with 20,000 ± 2,000 the
 # whole site stalled for a moment, and the thread page's p99 under wrk went from 15 ms to 140–350.
