@@ -15,6 +15,9 @@ handler500 = "config.faults.server_error"
 
 urlpatterns = [
     path("", forum.home, name="home"),
+    # The boards' pages first, the busiest: their slug never spells a path of the site itself
+    # (forum/urls.py), so those fall through to the patterns below.
+    path("", include("forum.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/signup/", forum.signup, name="signup"),
@@ -56,5 +59,4 @@ urlpatterns = [
     # Members' screenshots, served by Daiou itself (hidden posts' figures are refused to readers):
     # a web server in front must not serve MEDIA_ROOT directly.
     path("media/figures/<str:name>", figures.figure_file, name="figure"),
-    path("", include("forum.urls")),
 ]

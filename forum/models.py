@@ -19,7 +19,7 @@ RESERVED_BOARD_SLUGS = frozenset(
     {
         "admin", "accounts", "api", "search", "indicators", "moderation", "healthz", "static",
         "media", "preview", "drafts", "i18n", "members", "privacy", "robots.txt", "sitemap.xml",
-        "favicon.ico", "feeds", "vol",
+        "favicon.ico", "feeds", "vol", "contact",
     }
 )
 

@@ -141,10 +141,11 @@ def serve(request, parts: tuple, render) -> HttpResponse:
     if not cacheable(request):
         return render()
     etag = f'"{_digest(request, parts)}"'
-    shell = HttpResponse()
-    _reader_headers(shell, etag)
-    if (not_modified := get_conditional_response(request, etag=etag, response=shell)) is not shell:
-        return not_modified  # If-None-Match matched: no cache lookup, no rendering
+    if "HTTP_IF_NONE_MATCH" in request.META:  # only the ETag can answer before the lookup
+        shell = HttpResponse()
+        _reader_headers(shell, etag)
+        if (not_modified := get_conditional_response(request, etag=etag, response=shell)) is not shell:
+            return not_modified  # If-None-Match matched: no cache lookup, no rendering
     key = f"page:{etag[1:-1]}"
     cached = _cached(key) if settings.DAIOU_PAGE_CACHE else None
     if cached is not None:
