@@ -114,6 +114,9 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/5")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: config's)")
     parser.add_argument("--threads", type=int, default=None, help="gunicorn threads per worker (default: config's)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure the scenarios this many times in turn on one server, and give each page's "
+                             "share of the floor view's throughput round by round (default 1)")
     parser.add_argument("--label", default="", help="added to each result's key (e.g. a server setting tried)")
     parser.add_argument("--note", default="", help="kept with each result (what else ran on the machine)")
     parser.add_argument("--force", action="store_true", help="measure again what is in the results already")
@@ -121,6 +124,8 @@ def main() -> None:
                         help="fill_corpus's steps to run first (default all; the page scenarios need fill,render)")
     parser.add_argument("--results", default=str(RESULTS))
     parser.add_argument("--report", action="store_true", help="only write the results into docs/benchmarks.md")
+    parser.add_argument("--shares", action="store_true",
+                        help="only print the shares of the floor, round by round, of the runs labelled --label")
     parser.add_argument("--prepare", help=argparse.SUPPRESS)  # the worker step, inside Django
     args = parser.parse_args()
     if args.prepare:
@@ -129,6 +134,14 @@ def main() -> None:
     results_path = Path(args.results)
     if args.report:
         write_report(load(results_path))
+        return
+    if args.shares:
+        runs = load(results_path)["runs"]
+        for database, posts, mode in sorted({(r["database"], r["posts"], r["cache"]) for r in runs.values()
+                                             if r.get("label", "") == args.label and "round" in r}):
+            say(f"{database}, {posts:,} posts, page cache {mode}:")
+            for line in shares(runs, database, posts, mode, args.label):
+                say("  " + line)
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk (Debian's package)")
@@ -169,7 +182,9 @@ def base_env(args, database: str, posts: int) -> dict:
 def run_database(args, results_path: Path, database: str, posts: int, scenarios: list[str]) -> None:
     env = base_env(args, database, posts)
     modes = [m for m in args.cache.split(",") if m]
-    keys = {(mode, s): result_key(database, posts, mode, s, args.label) for mode in modes for s in scenarios}
+    rounds = range(1, args.rounds + 1)
+    keys = {(mode, s, n): result_key(database, posts, mode, s, args.label, n if args.rounds > 1 else "")
+            for mode in modes for s in scenarios for n in rounds}
     done = load(results_path)["runs"]
     if not args.force and all(key in done for key in keys.values()):
         say(f"== {database}, {posts:,} posts: measured already")
@@ -192,7 +207,8 @@ def run_database(args, results_path: Path, database: str, posts: int, scenarios:
     shutil.copyfile(page_file, STATIC_ROOT / static_name)  # before the server starts: whitenoise indexes at start
     targets["static"] = f"/static/{static_name}"
     for mode in modes:
-        todo = [s for s in scenarios if args.force or keys[(mode, s)] not in load(results_path)["runs"]]
+        done = load(results_path)["runs"]
+        todo = [(n, s) for n in rounds for s in scenarios if args.force or keys[(mode, s, n)] not in done]
         if not todo:
             continue
         server_env = {**env, "DAIOU_PAGE_CACHE": "1" if mode == "on" else "0", "DAIOU_BENCH_BYTES": str(page_file)}
@@ -203,18 +219,44 @@ def run_database(args, results_path: Path, database: str, posts: int, scenarios:
         with server(server_env, VAR / f"bench-http-gunicorn-{database}-{posts}-{mode}.log") as (base, group):
             say(f"  gunicorn on {base}, page cache {mode}")
             probe = CpuProbe(group, env["DATABASE_URL"].rpartition("/")[2] if database == "postgres" else None)
-            for scenario in todo:
+            for n, scenario in todo:
                 result = measure(args, base, scenario, targets, probe)
                 result.update(database=database, posts=posts, cache=mode, scenario=scenario, label=args.label,
                               note=args.note, workers=args.workers, threads=args.threads)
-                store(results_path, keys[(mode, scenario)], result)
+                if args.rounds > 1:
+                    result["round"] = n
+                store(results_path, keys[(mode, scenario, n)], result)
                 say(f"  cache {mode:3} {scenario:18} {result['requests_per_s']:8.1f} req/s  "
                     f"p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
-                    f"errors {result['errors']}  load {result['load_average']}")
+                    f"errors {result['errors']}  load {result['load_average']}"
+                    + (f"  (round {n})" if args.rounds > 1 else ""))
+        if args.rounds > 1:
+            for line in shares(load(results_path)["runs"], database, posts, mode, args.label):
+                say("  " + line)
 
 
-def result_key(database: str, posts: int, mode: str, scenario: str, label: str) -> str:
-    return ":".join(str(part) for part in (database, posts, mode, scenario, label) if part != "")
+def result_key(database: str, posts: int, mode: str, scenario: str, label: str, round_number="") -> str:
+    parts = (database, posts, mode, scenario, label, f"round{round_number}" if round_number != "" else "")
+    return ":".join(str(part) for part in parts if part != "")
+
+
+def shares(runs: dict, database: str, posts: int, mode: str, label: str) -> list[str]:
+    """Each page's throughput as a share of the floor view's in the same round (--rounds): the
+    machines here change speed from minute to minute, so a page is compared with the floor
+    measured beside it, not with a floor of another minute; then the mean and the range."""
+    mine = [r for r in runs.values() if (r["database"], r["posts"], r["cache"], r.get("label", "")) ==
+            (database, posts, mode, label) and "round" in r]
+    floors = {r["round"]: r for r in mine if r["scenario"] == "floor"}
+    lines = []
+    for scenario in [s for s in SCENARIOS if s not in ("static", "floor")]:
+        paired = sorted((r["round"], r["requests_per_s"] / floors[r["round"]]["requests_per_s"])
+                        for r in mine if r["scenario"] == scenario and r["round"] in floors)
+        if paired:
+            values = [share for _, share in paired]
+            lines.append(f"{scenario}: {sum(values) / len(values):.1%} of the floor view's throughput on average "
+                         f"over {len(values)} rounds ({min(values):.1%}–{max(values):.1%}; by round: "
+                         + ", ".join(f"{share:.1%}" for _, share in paired) + ")")
+    return lines
 
 
 def manage(env: dict, *command: str) -> None:
@@ -469,7 +511,8 @@ def store(path: Path, key: str, result: dict) -> None:
 
 def report(data: dict) -> str:
     """Markdown tables: per database and size, each scenario with the page cache off and on."""
-    runs = [r for r in data["runs"].values() if not r.get("label")]
+    # The tables hold single runs; runs in rounds (--rounds) are told by their shares (--shares).
+    runs = [r for r in data["runs"].values() if not r.get("label") and "round" not in r]
     lines = []
     for posts in sorted({r["posts"] for r in runs}):
         for database in ("sqlite", "postgres"):

@@ -10,7 +10,7 @@ shared 2-core machine the same page's CPU time moves by a third from minute to m
 than most single changes save. Valgrind's callgrind counts the instructions a process executes,
 whatever else runs. This starts gunicorn with config/gunicorn.conf.py under callgrind, one sync
 worker, counting off, against the databases bench/http_load.py fills (and with its settings:
-bench.http_settings, DEBUG off, the page cache off); for each scenario it sends a few requests
+bench.http_settings, DEBUG off, the page cache off unless --cache on); for each scenario it sends a few requests
 to warm up, then switches counting on in the worker (bench/callgrind_wsgi.py), sends
 --requests requests one after the other, switches it off, and prints the instructions per
 request: gunicorn parsing the request and writing the response, Django, the view, the database
@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--scenarios", default="floor,thread50")
     parser.add_argument("--requests", type=int, default=20, help="counted requests per scenario (default 20)")
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--cache", choices=("off", "on"), default="off",
+                        help="the page cache (default off; on: the warm-up requests fill it)")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432", help="server, without a name")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/5")
     args = parser.parse_args()
@@ -89,14 +91,16 @@ def measure_database(args, toggle: Path, database: str, posts: int, scenarios: l
     dumps = VAR / "callgrind"
     shutil.rmtree(dumps, ignore_errors=True)
     dumps.mkdir()
-    server_env = {**env, "DAIOU_PAGE_CACHE": "0", "DAIOU_BENCH_BYTES": str(page_file), "DAIOU_WORKERS": "1",
+    server_env = {**env, "DAIOU_PAGE_CACHE": "1" if args.cache == "on" else "0",
+                  "DAIOU_BENCH_BYTES": str(page_file), "DAIOU_WORKERS": "1",
                   "DAIOU_THREADS": "1", "DAIOU_CALLGRIND_TOGGLE": str(toggle)}
     counts = {}
     with http_load.server(
             server_env, VAR / f"bench-instructions-{database}-{posts}.log", app="bench.callgrind_wsgi:application",
             wrapper=("valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={dumps}/callgrind.%p"),
             options=("--timeout", "900"), start_seconds=300) as (base, _):
-        print(f"== {database}, {posts:,} posts (gunicorn under callgrind, one worker)", flush=True)
+        print(f"== {database}, {posts:,} posts, page cache {args.cache} (gunicorn under callgrind, one worker)",
+              flush=True)
         for scenario in scenarios:
             path = targets[scenario]
             for _ in range(args.warmup):

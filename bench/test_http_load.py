@@ -57,6 +57,23 @@ def test_the_report_says_which_targets_are_missed_and_by_how_much():
             "the floor 0.39 (server 0.30, wrk 0.08)") in text
 
 
+def test_shares_pair_each_round_with_its_own_floor():
+    runs = {}
+    for n, (floor, thread) in enumerate([(3000.0, 600.0), (2000.0, 500.0), (4000.0, 500.0)], start=1):
+        for scenario, rps in (("floor", floor), ("thread50", thread)):
+            runs[http_load.result_key("postgres", 1_000_000, "off", scenario, "x", n)] = {
+                **run(scenario, "off", rps), "label": "x", "round": n}
+    runs["other label"] = {**run("thread50", "off", 10.0), "label": "y", "round": 1}
+    runs["single run"] = run("thread50", "off", 10.0)
+    lines = http_load.shares(runs, "postgres", 1_000_000, "off", "x")
+    assert lines == ["thread50: 19.2% of the floor view's throughput on average over 3 rounds "
+                     "(12.5%–25.0%; by round: 20.0%, 25.0%, 12.5%)"]
+    assert "postgres:1000000:off:thread50:x:round2" in runs
+    # Runs in rounds stay out of the report's tables and targets.
+    assert "thread of 50 posts ≥ 20%" not in http_load.report({"runs": {k: v for k, v in runs.items()
+                                                                       if "round" in v}})
+
+
 def test_the_cpu_probe_counts_the_server_group_and_the_programs_run():
     sleeper = subprocess.Popen(["python3", "-c", "import time\nt=time.process_time()\n"
                                 "while time.process_time()-t<0.3: pass\ntime.sleep(5)"], start_new_session=True)
