@@ -32,7 +32,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
-from django.db import connections, router
+from django.db import router
 from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.http import HttpResponse
@@ -91,7 +91,7 @@ def _version_probe(alias: str):
 
     slug, number = Precompiled.stand_in(0, str), Precompiled.stand_in(1)
     probe = (Thread.objects.filter(board__slug=slug, number=number).order_by()
-             .values_list("pk", "version", "last_position")[:1])
+             .values_list("pk", "version", "last_position", named=True)[:1])
     return Precompiled(probe, alias, (slug, number))
 
 
@@ -102,11 +102,8 @@ def thread_version(board_slug: str, number: int) -> tuple[int, int, int] | None:
     long as running it, and over a third of a cached page's time."""
     from .models import Thread
 
-    alias = router.db_for_read(Thread)
-    probe = _version_probe(alias)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(probe.sql, probe.params((board_slug, number)))
-        return cursor.fetchone()
+    found = _version_probe(router.db_for_read(Thread))(board_slug, number)
+    return found[0] if found else None
 
 
 def cacheable(request) -> bool:
