@@ -147,6 +147,9 @@ def fresh_page_cache():
         from forum.templatetags import frame
 
         frame.clear()  # parts of the page frame kept per process (tests change settings and URLs)
+        from forum import stencil
+
+        stencil.clear()  # the stencils' cuts, for the same reasons
     yield
 
 

@@ -35,7 +35,7 @@ def clear() -> None:
     _language_links.cache_clear()
 
 
-def _key() -> tuple[str, str, str]:
+def language_key() -> tuple[str, str, str]:
     """What a frame's text depends on: the language, the script prefix, the URL configuration."""
     return get_language(), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
 
@@ -45,7 +45,7 @@ class FrameNode(template.Node):
         self.nodelist = nodelist
 
     def render(self, context):
-        key = _key()
+        key = language_key()
         kept = _rendered.setdefault(self, {})
         if (text := kept.get(key)) is None:
             text = kept[key] = mark_safe(self.nodelist.render(context.new()))
@@ -65,7 +65,7 @@ def frame(parser, token):
 def language_links(context) -> str:
     """The footer's languages: the reader's as text, each other one a link that comes back to
     this page in it. Only the page's address changes from page to page."""
-    pieces = _language_links(*_key())
+    pieces = _language_links(*language_key())
     request = context.get("request")
     return mark_safe(quote(request.path if request is not None else "").join(pieces))
 
