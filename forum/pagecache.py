@@ -98,12 +98,69 @@ def _version_probe(alias: str):
 def thread_version(board_slug: str, number: int) -> tuple[int, int, int] | None:
     """(pk, version, last_position) of a thread, or None: the one query of a cached page, the
     most frequent of the site. The ORM writes its SQL once per process and database, then it
-    runs with this request's values, straight on a cursor: building the query took 15 times as
-    long as running it, and over a third of a cached page's time."""
+    runs with this request's values, straight on a cursor (on PostgreSQL, as one libpq call where
+    it can: `_probe_on_libpq`): building the query took 15 times as long as running it, and over
+    a third of a cached page's time."""
+    from django.db import connections
+
     from .models import Thread
 
-    found = _version_probe(router.db_for_read(Thread))(board_slug, number)
+    alias = router.db_for_read(Thread)
+    connection = connections[alias]
+    if _on_libpq(connection):
+        return _probe_on_libpq(connection, alias, board_slug, number)
+    found = _version_probe(alias)(board_slug, number)
     return found[0] if found else None
+
+
+_PROBE_NAME = b"daiou_version_probe"
+_NO_SUCH_STATEMENT = b"26000"  # SQLSTATE invalid_sql_statement_name
+
+
+def _on_libpq(connection) -> bool:
+    """Whether the probe can run as one libpq call: on PostgreSQL with prepared statements
+    (not behind PgBouncer without them), not where queries are logged or wrapped (DEBUG, tests
+    counting queries, bench/explain.py: there it goes through a cursor, where Django sees it),
+    and outside any transaction (a failed statement would abort one)."""
+    if connection.vendor != "postgresql" or not connection.settings_dict["OPTIONS"].get("prepare_threshold") \
+            or connection.queries_logged or connection.execute_wrappers:
+        return False
+    if connection.in_atomic_block:
+        return False
+    from psycopg.pq import TransactionStatus
+
+    return connection.connection is None or connection.connection.pgconn.transaction_status == TransactionStatus.IDLE
+
+
+def _probe_on_libpq(connection, alias: str, board_slug: str, number: int):
+    """The probe as one blocking libpq call (PQexecPrepared), prepared once per connection:
+    psycopg's cursor, its non-blocking loop and Django's wrappers around them cost a cached
+    page's worker more under load than the query costs PostgreSQL (44% of the floor view's rate
+    against 53-54% this way, docs/benchmarks.md "Fifth pass"). psycopg deallocates every
+    prepared statement of a connection when a transaction rolls back: the probe then finds its
+    statement gone (outside a transaction, harmlessly) and prepares it again. Errors are
+    Django's, as from a cursor (a lost database gives readers the 503 page)."""
+    import psycopg
+    from psycopg.pq import DiagnosticField, ExecStatus
+
+    connection.ensure_connection()
+    raw = connection.connection
+    params = [board_slug.encode(), b"%d" % number]
+    with connection.wrap_database_errors:
+        result = raw.pgconn.exec_prepared(_PROBE_NAME, params) if getattr(raw, "_daiou_probe", False) else None
+        if result is None or (result.status != ExecStatus.TUPLES_OK
+                              and result.error_field(DiagnosticField.SQLSTATE) == _NO_SUCH_STATEMENT):
+            sql = _version_probe(alias).sql.replace("%s", "$1", 1).replace("%s", "$2", 1)
+            prepared = raw.pgconn.prepare(_PROBE_NAME, sql.encode())
+            if prepared.status != ExecStatus.COMMAND_OK:
+                raise psycopg.OperationalError(prepared.get_error_message() or "the version probe was not prepared")
+            raw._daiou_probe = True
+            result = raw.pgconn.exec_prepared(_PROBE_NAME, params)
+        if result.status != ExecStatus.TUPLES_OK:
+            raise psycopg.OperationalError(result.get_error_message() or "the version probe failed")
+    if not result.ntuples:
+        return None
+    return int(result.get_value(0, 0)), int(result.get_value(0, 1)), int(result.get_value(0, 2))
 
 
 def cacheable(request) -> bool:

@@ -254,3 +254,35 @@ def test_the_local_pages_are_bounded_in_bytes_and_drop_the_least_recently_served
     assert pages.get("big") is None and pages.get("a") and pages.get("c")
     pages.put("a", (b"12345678", "text/html", 0))  # replaced, counted once
     assert pages.get("c") is None and pages.get("a")[0] == b"12345678"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_outside_a_transaction_the_probe_runs_on_libpq_and_survives_its_statement_going(member):
+    """On PostgreSQL, outside a transaction and with queries not logged, the probe is one libpq
+    call on a statement prepared once per connection; psycopg deallocates every statement of
+    the connection when a transaction rolls back, and the probe prepares it again."""
+    from django.db import connection, transaction
+
+    from forum import pagecache
+
+    thread = factories.thread(user=member, replies=2)
+    expected = (thread.pk, Thread.objects.get(pk=thread.pk).version, 3)
+    if connection.vendor != "postgresql":
+        assert not pagecache._on_libpq(connection)
+        assert pagecache.thread_version("info", thread.number) == expected
+        return
+    assert pagecache._on_libpq(connection)
+    assert pagecache.thread_version("info", thread.number) == expected
+    assert getattr(connection.connection, "_daiou_probe", False)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert not pagecache._on_libpq(connection)  # inside a transaction: through a cursor
+        assert pagecache.thread_version("info", thread.number) == expected
+        Thread.objects.filter(pk=thread.pk).update(title="x")  # psycopg prepares its own statements
+        for _ in range(6):
+            list(Thread.objects.filter(pk=thread.pk))
+        raise RuntimeError  # rolled back: psycopg deallocates all
+    assert pagecache.thread_version("info", thread.number) == expected
+    assert pagecache.thread_version("info", thread.number + 100) is None
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert pagecache.thread_version("info", thread.number) == expected  # prepared again
