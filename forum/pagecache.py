@@ -145,13 +145,13 @@ def _probe_on_libpq(connection, alias: str, board_slug: str, number: int):
 
     connection.ensure_connection()
     raw = connection.connection
-    params = [board_slug.encode(), b"%d" % number]
+    probe = _version_probe(alias)
+    params = [value.encode() if isinstance(value, str) else b"%d" % value for value in probe.params((board_slug, number))]
     with connection.wrap_database_errors:
         result = raw.pgconn.exec_prepared(_PROBE_NAME, params) if getattr(raw, "_daiou_probe", False) else None
         if result is None or (result.status != ExecStatus.TUPLES_OK
                               and result.error_field(DiagnosticField.SQLSTATE) == _NO_SUCH_STATEMENT):
-            sql = _version_probe(alias).sql.replace("%s", "$1", 1).replace("%s", "$2", 1)
-            prepared = raw.pgconn.prepare(_PROBE_NAME, sql.encode())
+            prepared = raw.pgconn.prepare(_PROBE_NAME, probe.numbered_sql().encode())
             if prepared.status != ExecStatus.COMMAND_OK:
                 raise psycopg.OperationalError(prepared.get_error_message() or "the version probe was not prepared")
             raw._daiou_probe = True

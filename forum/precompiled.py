@@ -28,6 +28,7 @@ queries themselves.
 from __future__ import annotations
 
 import copy
+import re
 import weakref
 
 from django.db import connections
@@ -104,6 +105,12 @@ class Precompiled:
         for at, slot, kind in self._places:
             params[at] = values[slot] if kind is int or kind is str else kind(values[slot])
         return params
+
+    def numbered_sql(self) -> str:
+        """The SQL with PostgreSQL's own placeholders ($1, $2…) for `params()`, as libpq's
+        prepare takes it (the client-side %s and %% are psycopg's)."""
+        numbers = iter(range(1, len(self._params) + 1))
+        return re.sub(r"%[s%]", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", self.sql)
 
     def __call__(self, *values) -> list:
         """The QuerySet's results (a list) with `values` in place of the stand-ins, in order."""

@@ -144,9 +144,8 @@ class Stencil:
             raise StencilError(f"{self.template_name}: a stencil's page must not hold a CSRF token or touch the session")
         parts = re.split("(" + "|".join(map(re.escape, found)) + ")", text)
         pieces, slots = parts[0::2], tuple(found[p] for p in parts[1::2])
-        leftover = token if any(token in piece for piece in pieces) else next(
-            (str(base + at) for at in range(len(self.numbers)) if any(str(base + at) in p for p in pieces)), None)
-        if leftover is not None:
+        marks = (token, *(str(base + at) for at in range(len(self.numbers))))
+        if any(mark in piece for piece in pieces for mark in marks):
             raise StencilError(f"{self.template_name}: a value is printed changed (a filter, a format, "
                                "escaped where declared html or not escaped where declared text)")
         # Compared between two cuts without their random stand-ins.

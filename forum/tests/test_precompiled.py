@@ -134,3 +134,13 @@ def test_converters_are_worked_out_once_per_connection_and_still_applied(member,
         # converted as the ORM converts them: aware datetimes, booleans (SQLite stores 0/1)
         assert all(moment.tzinfo is not None and hidden is False for moment, hidden in rows)
     assert len(asked) == 1
+
+
+def test_numbered_sql_gives_postgresql_placeholders_in_the_order_of_the_params():
+    slug, number = Precompiled.stand_in(0, str), Precompiled.stand_in(1)
+    probe = Precompiled(Thread.objects.filter(board__slug=slug, number=number, title__contains="50%")
+                        .values_list("pk", named=True), "default", (slug, number))
+    sql, params = probe.numbered_sql(), probe.params(("info", 7))
+    assert "%s" not in sql and sql.count("$") == len(params) == 3
+    assert [sql.index(f"${n}") for n in (1, 2, 3)] == sorted(sql.index(f"${n}") for n in (1, 2, 3))
+    assert params[:2] == ["info", 7]
